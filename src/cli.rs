@@ -1,0 +1,135 @@
+//! The command line, as clap derive structs that mirror it. Nothing here is used by the
+//! core modules: `settings` turns these into validated settings.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::sandbox::GenerateSpec;
+
+/// Administer users, groups and roles of SaaS platforms in bulk from spreadsheets.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a local emulator of a platform's API, to rehearse against.
+    Sandbox(SandboxArgs),
+}
+
+/// Platforms roster can emulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderName {
+    /// Atlan's users, groups and roles API.
+    Atlan,
+}
+
+/// `roster sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Which platform's API to serve.
+    #[arg(long, value_enum, default_value_t = ProviderName::Atlan)]
+    pub provider: ProviderName,
+
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Bearer token clients must send [default: $ATLAN_API_KEY, else a generated one].
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+
+    /// Tenant to start with: a JSON file of roles, users and groups (see README).
+    #[arg(long, value_name = "FILE", conflicts_with = "generate")]
+    pub seed: Option<PathBuf>,
+
+    /// Generate a tenant instead: users=N,groups=M,memberships=K,seed=S.
+    #[arg(long, value_name = "SPEC")]
+    pub generate: Option<GenerateSpec>,
+
+    /// Keep the tenant in FILE: loaded from it if it exists, and every change written to it
+    /// (atomically) before it is acknowledged.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Delay every response by MS milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+
+    /// Add a random extra delay of up to MS milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub jitter: u64,
+
+    /// Admit at most N requests per sliding minute, e.g. 400/min (Atlan's documented limit).
+    #[arg(long, value_name = "N/min")]
+    pub rate_limit: Option<PerMinute>,
+
+    /// After the rate limit is passed, refuse every request for SECS seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "rate_limit")]
+    pub lockout: u64,
+
+    /// Fail this fraction of requests (0 to 1) with 500/502/503, resets and lost responses.
+    #[arg(long, value_name = "P", value_parser = probability)]
+    pub fault_rate: Option<f64>,
+
+    /// Seed for the choice of failing requests.
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "fault_rate")]
+    pub fault_seed: u64,
+}
+
+/// A rate such as `400/min` (a bare number means per minute too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerMinute(pub u32);
+
+impl std::str::FromStr for PerMinute {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let number = text.strip_suffix("/min").or_else(|| text.strip_suffix("/m")).unwrap_or(text);
+        match number.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Ok(PerMinute(n)),
+            _ => Err(format!("{text:?} is not a rate like 400/min")),
+        }
+    }
+}
+
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{text:?} is not a probability between 0 and 1")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sandbox_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "roster", "sandbox", "--generate", "users=5,groups=2,memberships=3,seed=1", "--rate-limit", "400/min",
+            "--lockout", "2", "--fault-rate", "0.1", "--fault-seed", "9", "--latency", "5",
+        ])
+        .unwrap();
+        let Command::Sandbox(args) = cli.command;
+        assert_eq!(args.rate_limit, Some(PerMinute(400)));
+        assert_eq!(args.fault_rate, Some(0.1));
+        assert_eq!(args.generate.unwrap().users, 5);
+        assert!(Cli::try_parse_from(["roster", "sandbox", "--fault-rate", "2"]).is_err());
+        assert!(Cli::try_parse_from(["roster", "sandbox", "--rate-limit", "fast"]).is_err());
+        assert!(Cli::try_parse_from(["roster", "sandbox", "--seed", "a.json", "--generate", "users=1"]).is_err());
+    }
+}
