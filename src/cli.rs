@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::sandbox::GenerateSpec;
 
-/// Administer users, groups and roles of SaaS platforms in bulk from spreadsheets.
+/// Administer users, groups and roles of `SaaS` platforms in bulk from spreadsheets.
 #[derive(Debug, Parser)]
 #[command(name = "roster", version, about, max_term_width = 100)]
 pub struct Cli {
@@ -42,8 +42,9 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Bearer token clients must send [default: $ATLAN_API_KEY, else a generated one].
-    #[arg(long, value_name = "KEY")]
+    /// The bearer token clients must send (default: `$ATLAN_API_KEY`, else generated).
+    // The help text is given explicitly so that clap does not print the backticks.
+    #[arg(long, value_name = "KEY", help = "Bearer token clients must send [default: $ATLAN_API_KEY, else a generated one]")]
     pub api_key: Option<String>,
 
     /// Tenant to start with: a JSON file of roles, users and groups (see README).
@@ -120,8 +121,20 @@ mod tests {
     #[test]
     fn sandbox_flags_parse() {
         let cli = Cli::try_parse_from([
-            "roster", "sandbox", "--generate", "users=5,groups=2,memberships=3,seed=1", "--rate-limit", "400/min",
-            "--lockout", "2", "--fault-rate", "0.1", "--fault-seed", "9", "--latency", "5",
+            "roster",
+            "sandbox",
+            "--generate",
+            "users=5,groups=2,memberships=3,seed=1",
+            "--rate-limit",
+            "400/min",
+            "--lockout",
+            "2",
+            "--fault-rate",
+            "0.1",
+            "--fault-seed",
+            "9",
+            "--latency",
+            "5",
         ])
         .unwrap();
         let Command::Sandbox(args) = cli.command;
@@ -130,6 +143,8 @@ mod tests {
         assert_eq!(args.generate.unwrap().users, 5);
         assert!(Cli::try_parse_from(["roster", "sandbox", "--fault-rate", "2"]).is_err());
         assert!(Cli::try_parse_from(["roster", "sandbox", "--rate-limit", "fast"]).is_err());
-        assert!(Cli::try_parse_from(["roster", "sandbox", "--seed", "a.json", "--generate", "users=1"]).is_err());
+        assert!(
+            Cli::try_parse_from(["roster", "sandbox", "--seed", "a.json", "--generate", "users=1"]).is_err()
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! roster administers users, groups and roles of SaaS platforms in bulk from spreadsheets.
+//! `roster` administers users, groups and roles of `SaaS` platforms in bulk from spreadsheets.
 //!
 //! The binary is a thin shell over [`run`]; everything it does is reachable from here, so
 //! tests drive the same code in-process. The [`sandbox`] module is a local emulator of each
@@ -10,6 +10,11 @@ pub mod sandbox;
 pub mod settings;
 
 use std::process::ExitCode;
+
+// The README's Rust example is compiled as a doctest, so it can't drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 use anyhow::Context;
 

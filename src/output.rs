@@ -22,6 +22,9 @@ pub fn sandbox_banner(sandbox: &Sandbox, settings: &SandboxSettings, seed: &Seed
     if let Some(state) = &settings.options.state_file {
         println!("state:  every change is saved to {}", state.display());
     }
-    println!("inspect: {0}/_sandbox/stats  {0}/_sandbox/state  (POST {0}/_sandbox/reset)", sandbox.base_url());
+    println!(
+        "inspect: {0}/_sandbox/stats  {0}/_sandbox/state  (POST {0}/_sandbox/reset)",
+        sandbox.base_url()
+    );
     println!("Press Ctrl-C to stop.");
 }

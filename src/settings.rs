@@ -75,10 +75,9 @@ impl SandboxSettings {
             api_key,
             latency: Duration::from_millis(args.latency),
             jitter: Duration::from_millis(args.jitter),
-            rate_limit: args.rate_limit.map(|rate| RateLimit {
-                per_minute: rate.0,
-                lockout: Duration::from_secs(args.lockout),
-            }),
+            rate_limit: args
+                .rate_limit
+                .map(|rate| RateLimit { per_minute: rate.0, lockout: Duration::from_secs(args.lockout) }),
             faults: args.fault_rate.map(|rate| FaultOptions { rate, seed: args.fault_seed }),
             state_file: args.state.clone(),
         };
@@ -115,15 +114,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state.json");
         let state_arg = state.to_str().unwrap();
-        assert_eq!(settings(&["--seed", "s.json", "--state", state_arg], None).tenant, TenantSource::SeedFile("s.json".into()));
+        assert_eq!(
+            settings(&["--seed", "s.json", "--state", state_arg], None).tenant,
+            TenantSource::SeedFile("s.json".into())
+        );
         std::fs::write(&state, "{}").unwrap();
-        assert_eq!(settings(&["--seed", "s.json", "--state", state_arg], None).tenant, TenantSource::State(state));
+        assert_eq!(
+            settings(&["--seed", "s.json", "--state", state_arg], None).tenant,
+            TenantSource::State(state)
+        );
         assert_eq!(settings(&[], None).tenant, TenantSource::Empty);
     }
 
     #[test]
     fn rate_limit_and_faults_carry_their_companions() {
-        let s = settings(&["--rate-limit", "5/min", "--lockout", "3", "--fault-rate", "0.5", "--fault-seed", "7"], None);
+        let s = settings(
+            &["--rate-limit", "5/min", "--lockout", "3", "--fault-rate", "0.5", "--fault-seed", "7"],
+            None,
+        );
         assert_eq!(s.options.rate_limit, Some(RateLimit { per_minute: 5, lockout: Duration::from_secs(3) }));
         assert_eq!(s.options.faults, Some(FaultOptions { rate: 0.5, seed: 7 }));
     }

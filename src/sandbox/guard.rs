@@ -252,8 +252,8 @@ impl Guard {
     }
 }
 
-fn count_status(stats: &mut Stats, status: &str) {
-    *stats.by_status.entry(status.into()).or_default() += 1;
+fn count_status(stats: &mut Stats, code: &str) {
+    *stats.by_status.entry(code.into()).or_default() += 1;
 }
 
 /// The axum middleware applying the guard to every API route.
@@ -325,9 +325,11 @@ pub(crate) async fn guard(State(shared): State<Arc<Shared>>, request: Request, n
 /// Atlan's gateway answers 429 with Retry-After; its body is not documented, so the
 /// sandbox sends the gateway's (Kong's) usual one.
 fn rate_limited(retry_after_secs: u64) -> Response {
-    let mut response =
-        (StatusCode::TOO_MANY_REQUESTS, axum::Json(serde_json::json!({"message": "API rate limit exceeded"})))
-            .into_response();
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(serde_json::json!({"message": "API rate limit exceeded"})),
+    )
+        .into_response();
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     response
 }
@@ -407,7 +409,8 @@ mod tests {
         let failed = first.iter().flatten().count();
         assert!((400..600).contains(&failed), "{failed} of 2000 failed at rate 0.25");
         let mut plan = FaultPlan::new(options);
-        let gets: Vec<_> = (0..400).filter_map(|i| plan.decide(&Method::GET, &format!("/x?offset={i}"), b"")).collect();
+        let gets: Vec<_> =
+            (0..400).filter_map(|i| plan.decide(&Method::GET, &format!("/x?offset={i}"), b"")).collect();
         assert!(!gets.contains(&Fault::LostResponse), "a GET has no write to lose");
         let other = FaultPlan::new(FaultOptions { seed: 43, ..options });
         let mut other = other;

@@ -141,7 +141,11 @@ impl Sandbox {
     }
 
     /// Starts an Atlan sandbox on `addr`.
-    pub async fn bind(addr: SocketAddr, seed: Seed, options: SandboxOptions) -> Result<Sandbox, SandboxError> {
+    pub async fn bind(
+        addr: SocketAddr,
+        seed: Seed,
+        options: SandboxOptions,
+    ) -> Result<Sandbox, SandboxError> {
         seed.check().map_err(|problem| SeedError::Inconsistent { path: "the seed".into(), problem })?;
         let listener = TcpListener::bind(addr).await.map_err(|source| SandboxError::Bind { addr, source })?;
         let addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr, source })?;
@@ -214,18 +218,27 @@ fn control_router(shared: Arc<Shared>) -> Router {
     use axum::routing::{get, post};
     use axum::{Json, http::StatusCode, response::IntoResponse};
     Router::new()
-        .route("/_sandbox/stats", get(|axum::extract::State(s): axum::extract::State<Arc<Shared>>| async move {
-            Json(s.guard.stats.lock().unwrap().clone())
-        }))
-        .route("/_sandbox/state", get(|axum::extract::State(s): axum::extract::State<Arc<Shared>>| async move {
-            Json(s.read(Tenant::to_seed))
-        }))
-        .route("/_sandbox/reset", post(|axum::extract::State(s): axum::extract::State<Arc<Shared>>| async move {
-            match s.reset() {
-                Ok(()) => StatusCode::OK.into_response(),
-                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-            }
-        }))
+        .route(
+            "/_sandbox/stats",
+            get(|axum::extract::State(s): axum::extract::State<Arc<Shared>>| async move {
+                Json(s.guard.stats.lock().unwrap().clone())
+            }),
+        )
+        .route(
+            "/_sandbox/state",
+            get(|axum::extract::State(s): axum::extract::State<Arc<Shared>>| async move {
+                Json(s.read(Tenant::to_seed))
+            }),
+        )
+        .route(
+            "/_sandbox/reset",
+            post(|axum::extract::State(s): axum::extract::State<Arc<Shared>>| async move {
+                match s.reset() {
+                    Ok(()) => StatusCode::OK.into_response(),
+                    Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+                }
+            }),
+        )
         .with_state(shared)
 }
 
@@ -254,7 +267,8 @@ async fn serve_connection(stream: TcpStream, app: Router, mut stopped: watch::Re
         request.extensions_mut().insert(Arc::clone(&connection_kill));
         app.clone().oneshot(request.map(Body::new))
     });
-    let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let connection =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         _ = connection => {}
         () = kill.requested() => {

@@ -5,8 +5,8 @@
 //! §7 errors, §9.3 emulator behaviours). Where Atlan's behaviour is not documented the
 //! choice is marked "not documented" and explained.
 
-pub mod seed;
 pub(crate) mod query;
+pub mod seed;
 pub(crate) mod tenant;
 
 use std::sync::Arc;
@@ -56,7 +56,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 /// An error in Heracles' shape: `{code, error, info, message, requestId}`.
 fn heracles_error(status: StatusCode, code: u32, error: &str, message: &str) -> Response {
-    let body = json!({"code": code, "error": error, "info": null, "message": message, "requestId": request_id()});
+    let body =
+        json!({"code": code, "error": error, "info": null, "message": message, "requestId": request_id()});
     (status, axum::Json(body)).into_response()
 }
 
@@ -75,14 +76,20 @@ impl IntoResponse for Refusal {
                 StatusCode::BAD_REQUEST,
                 format!("409 Conflict: Top level group named '{name}' already exists."),
             ),
-            Refusal::UnknownUser(id) => keycloak(StatusCode::NOT_FOUND, format!("404 Not Found: User not found: {id}")),
+            Refusal::UnknownUser(id) => {
+                keycloak(StatusCode::NOT_FOUND, format!("404 Not Found: User not found: {id}"))
+            }
             Refusal::UnknownGroup(id) => {
                 keycloak(StatusCode::NOT_FOUND, format!("404 Not Found: Could not find group by id: {id}"))
             }
-            Refusal::UnknownRole(id) => keycloak(StatusCode::NOT_FOUND, format!("404 Not Found: Could not find role: {id}")),
+            Refusal::UnknownRole(id) => {
+                keycloak(StatusCode::NOT_FOUND, format!("404 Not Found: Could not find role: {id}"))
+            }
             Refusal::NotSignedUp(who) => keycloak(
                 StatusCode::BAD_REQUEST,
-                format!("400 Bad Request: user {who} has not signed up yet; only signed-up users can be updated"),
+                format!(
+                    "400 Bad Request: user {who} has not signed up yet; only signed-up users can be updated"
+                ),
             ),
             // Documented: HTTP 500 with a map from email to Keycloak's message.
             Refusal::EmailsTaken(emails) => {
@@ -97,83 +104,92 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// A write that failed: refused by the tenant's rules, or the state could not be saved.
-enum WriteFailure {
+/// Why a call failed: refused by the tenant's rules, or the state could not be saved.
+enum ApiError {
     Refused(Refusal),
     NotSaved(SeedError),
 }
 
-impl From<Refusal> for WriteFailure {
+impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
-        WriteFailure::Refused(refusal)
+        ApiError::Refused(refusal)
     }
 }
 
-impl From<SeedError> for WriteFailure {
+impl From<SeedError> for ApiError {
     fn from(error: SeedError) -> Self {
-        WriteFailure::NotSaved(error)
+        ApiError::NotSaved(error)
     }
 }
 
-impl IntoResponse for WriteFailure {
+impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            WriteFailure::Refused(refusal) => refusal.into_response(),
-            WriteFailure::NotSaved(error) => {
+            ApiError::Refused(refusal) => refusal.into_response(),
+            ApiError::NotSaved(error) => {
                 heracles_error(StatusCode::INTERNAL_SERVER_ERROR, 5000, "sandbox state not saved", &error.to_string())
             }
         }
     }
 }
 
+type ApiResult = Result<Response, ApiError>;
+
+fn schema_error(problem: impl std::fmt::Display) -> ApiError {
+    ApiError::Refused(Refusal::BadRequest(format!("Request body has an error: doesn't match the schema: {problem}")))
+}
+
 /// Parses a JSON body, answering a schema error the way Heracles does.
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        bad_request(&format!("Request body has an error: doesn't match the schema: {e}"))
-    })
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(schema_error)
 }
 
-fn listing(shared: &Shared, raw: Option<&str>, records: impl FnOnce(&Tenant) -> Result<Vec<Value>, Refusal>) -> Response {
-    let query = match ListQuery::parse(raw) {
-        Ok(query) => query,
-        Err(problem) => return bad_request(&problem),
-    };
-    match shared.read(records) {
-        Ok(records) => axum::Json(query::page(records, &query)).into_response(),
-        Err(refusal) => refusal.into_response(),
-    }
+/// A property the endpoint can't do without.
+fn required<T>(value: Option<T>, property: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| schema_error(format!("Property '{property}' is missing")))
 }
 
-/// Success with no body: Atlan answers 200 (pyatlan rejects 201 and 204) and the SDKs ignore it.
-fn ok_empty() -> Response {
-    StatusCode::OK.into_response()
+fn list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+    ListQuery::parse(raw).map_err(|problem| ApiError::Refused(Refusal::BadRequest(problem)))
 }
 
-async fn list_roles(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
+fn listing(
+    shared: &Shared,
+    raw: Option<&str>,
+    records: impl FnOnce(&Tenant) -> Result<Vec<Value>, Refusal>,
+) -> ApiResult {
+    let query = list_query(raw)?;
+    let records = shared.read(records)?;
+    Ok(axum::Json(query::page(records, &query)).into_response())
+}
+
+/// Applies a change; success has no body: Atlan answers 200 (pyatlan rejects 201 and 204)
+/// and the SDKs ignore what it says.
+fn change(shared: &Shared, change: impl FnOnce(&mut Tenant) -> Result<(), Refusal>) -> ApiResult {
+    shared.write(|tenant| change(tenant).map_err(ApiError::from))?;
+    Ok(StatusCode::OK.into_response())
+}
+
+type Guid = Path<String>;
+type SharedState = State<Arc<Shared>>;
+
+async fn list_roles(State(shared): SharedState, RawQuery(raw): RawQuery) -> ApiResult {
     listing(&shared, raw.as_deref(), |t| Ok(t.role_records()))
 }
 
-async fn list_groups(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
+async fn list_groups(State(shared): SharedState, RawQuery(raw): RawQuery) -> ApiResult {
     listing(&shared, raw.as_deref(), |t| Ok(t.group_records()))
 }
 
-async fn list_users(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
+async fn list_users(State(shared): SharedState, RawQuery(raw): RawQuery) -> ApiResult {
     listing(&shared, raw.as_deref(), |t| Ok(t.user_records()))
 }
 
-async fn list_members(
-    State(shared): State<Arc<Shared>>,
-    Path(guid): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Response {
+async fn list_members(State(shared): SharedState, Path(guid): Guid, RawQuery(raw): RawQuery) -> ApiResult {
     listing(&shared, raw.as_deref(), |t| t.member_records(&guid))
 }
 
-async fn list_groups_of_user(
-    State(shared): State<Arc<Shared>>,
-    Path(guid): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Response {
+async fn list_groups_of_user(State(shared): SharedState, Path(guid): Guid, RawQuery(raw): RawQuery) -> ApiResult {
     listing(&shared, raw.as_deref(), |t| t.groups_of_records(&guid))
 }
 
@@ -192,14 +208,11 @@ struct GroupBody {
 
 impl GroupBody {
     /// Attribute values must be arrays of strings ("Values are all arrays of strings").
-    fn changes(self) -> Result<GroupChanges, Response> {
+    fn changes(self) -> Result<GroupChanges, ApiError> {
         let attributes: Attributes = match self.attributes {
             None | Some(Value::Null) => Attributes::new(),
-            Some(value) => serde_json::from_value(value).map_err(|e| {
-                bad_request(&format!(
-                    "Request body has an error: every group attribute value must be an array of strings: {e}"
-                ))
-            })?,
+            Some(value) => serde_json::from_value(value)
+                .map_err(|e| schema_error(format!("every group attribute value must be an array of strings: {e}")))?,
         };
         Ok(GroupChanges { name: self.name, attributes })
     }
@@ -212,69 +225,44 @@ struct CreateGroupBody {
     users: Option<Vec<String>>,
 }
 
-async fn create_group(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
-    let request: CreateGroupBody = match body(&bytes) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let Some(group) = request.group else {
-        return bad_request("Request body has an error: doesn't match the schema: Property 'group' is missing");
-    };
-    let changes = match group.changes() {
-        Ok(changes) => changes,
-        Err(response) => return response,
-    };
+async fn create_group(State(shared): SharedState, bytes: Bytes) -> ApiResult {
+    let request: CreateGroupBody = body(&bytes)?;
+    let changes = required(request.group, "group")?.changes()?;
     let users = request.users;
-    let created = shared.write(|t| t.create_group(changes, users.as_deref().unwrap_or_default()).map_err(WriteFailure::from));
-    match created {
-        Ok((id, outcomes)) => {
-            let users = users.map(|_| {
-                outcomes
-                    .into_iter()
-                    .map(|(user, joined)| {
-                        let status = if joined {
-                            json!({"status": 200, "statusMessage": "success"})
-                        } else {
-                            json!({"status": 404, "statusMessage": "User not found"})
-                        };
-                        (user, status)
-                    })
-                    .collect::<serde_json::Map<_, _>>()
-            });
-            axum::Json(json!({"group": id, "users": users})).into_response()
-        }
-        Err(failure) => failure.into_response(),
-    }
+    let (id, outcomes) = shared
+        .write(|t| t.create_group(changes, users.as_deref().unwrap_or_default()).map_err(ApiError::from))?;
+    // Documented: the group's GUID, and per requested user whether joining worked; `null`
+    // when no users were asked for.
+    let users = users.map(|_| {
+        outcomes
+            .into_iter()
+            .map(|(user, joined)| {
+                let status = if joined {
+                    json!({"status": 200, "statusMessage": "success"})
+                } else {
+                    json!({"status": 404, "statusMessage": "User not found"})
+                };
+                (user, status)
+            })
+            .collect::<serde_json::Map<_, _>>()
+    });
+    Ok(axum::Json(json!({"group": id, "users": users})).into_response())
 }
 
-async fn update_group(State(shared): State<Arc<Shared>>, Path(guid): Path<String>, bytes: Bytes) -> Response {
-    let group: GroupBody = match body(&bytes) {
-        Ok(group) => group,
-        Err(response) => return response,
-    };
+async fn update_group(State(shared): SharedState, Path(guid): Guid, bytes: Bytes) -> ApiResult {
+    let group: GroupBody = body(&bytes)?;
     // "You must provide the GUID of the group within the request payload ... and the
     // internal name of the group, prefixed by /, as the path" (developer.atlan.com).
     if group.id.as_deref().is_some_and(|id| id != guid) {
-        return bad_request("Request body has an error: the id in the body is not the group in the path");
+        return Err(schema_error("the id in the body is not the group in the path"));
     }
-    if group.path.is_none() {
-        return bad_request("Request body has an error: doesn't match the schema: Property 'path' is missing");
-    }
-    let changes = match group.changes() {
-        Ok(changes) => changes,
-        Err(response) => return response,
-    };
-    match shared.write(|t| t.update_group(&guid, changes).map_err(WriteFailure::from)) {
-        Ok(()) => ok_empty(),
-        Err(failure) => failure.into_response(),
-    }
+    required(group.path.as_ref(), "path")?;
+    let changes = group.changes()?;
+    change(&shared, |t| t.update_group(&guid, changes))
 }
 
-async fn delete_group(State(shared): State<Arc<Shared>>, Path(guid): Path<String>) -> Response {
-    match shared.write(|t| t.delete_group(&guid).map_err(WriteFailure::from)) {
-        Ok(()) => ok_empty(),
-        Err(failure) => failure.into_response(),
-    }
+async fn delete_group(State(shared): SharedState, Path(guid): Guid) -> ApiResult {
+    change(&shared, |t| t.delete_group(&guid))
 }
 
 #[derive(Deserialize)]
@@ -282,18 +270,9 @@ struct UsersBody {
     users: Option<Vec<String>>,
 }
 
-async fn remove_members(State(shared): State<Arc<Shared>>, Path(guid): Path<String>, bytes: Bytes) -> Response {
-    let request: UsersBody = match body(&bytes) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let Some(users) = request.users else {
-        return bad_request("Request body has an error: doesn't match the schema: Property 'users' is missing");
-    };
-    match shared.write(|t| t.remove_members(&guid, &users).map_err(WriteFailure::from)) {
-        Ok(()) => ok_empty(),
-        Err(failure) => failure.into_response(),
-    }
+async fn remove_members(State(shared): SharedState, Path(guid): Guid, bytes: Bytes) -> ApiResult {
+    let users = required(body::<UsersBody>(&bytes)?.users, "users")?;
+    change(&shared, |t| t.remove_members(&guid, &users))
 }
 
 #[derive(Deserialize)]
@@ -301,18 +280,9 @@ struct GroupsBody {
     groups: Option<Vec<String>>,
 }
 
-async fn add_to_groups(State(shared): State<Arc<Shared>>, Path(guid): Path<String>, bytes: Bytes) -> Response {
-    let request: GroupsBody = match body(&bytes) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let Some(groups) = request.groups else {
-        return bad_request("Request body has an error: doesn't match the schema: Property 'groups' is missing");
-    };
-    match shared.write(|t| t.add_to_groups(&guid, &groups).map_err(WriteFailure::from)) {
-        Ok(()) => ok_empty(),
-        Err(failure) => failure.into_response(),
-    }
+async fn add_to_groups(State(shared): SharedState, Path(guid): Guid, bytes: Bytes) -> ApiResult {
+    let groups = required(body::<GroupsBody>(&bytes)?.groups, "groups")?;
+    change(&shared, |t| t.add_to_groups(&guid, &groups))
 }
 
 #[derive(Deserialize)]
@@ -321,30 +291,16 @@ struct RoleBody {
     role_id: Option<String>,
 }
 
-async fn change_role(State(shared): State<Arc<Shared>>, Path(guid): Path<String>, bytes: Bytes) -> Response {
-    let request: RoleBody = match body(&bytes) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let Some(role_id) = request.role_id else {
-        return bad_request("Request body has an error: doesn't match the schema: Property 'roleId' is missing");
-    };
-    match shared.write(|t| t.change_role(&guid, &role_id).map_err(WriteFailure::from)) {
-        Ok(()) => ok_empty(),
-        Err(failure) => failure.into_response(),
-    }
+async fn change_role(State(shared): SharedState, Path(guid): Guid, bytes: Bytes) -> ApiResult {
+    let role_id = required(body::<RoleBody>(&bytes)?.role_id, "roleId")?;
+    change(&shared, |t| t.change_role(&guid, &role_id))
 }
 
-async fn update_user(State(shared): State<Arc<Shared>>, Path(guid): Path<String>, bytes: Bytes) -> Response {
-    let request: Value = match body(&bytes) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+async fn update_user(State(shared): SharedState, Path(guid): Guid, bytes: Bytes) -> ApiResult {
+    let request: Value = body(&bytes)?;
     // pyatlan parses this response as a user and crashes on an empty body.
-    match shared.write(|t| t.update_user(&guid, &request).map_err(WriteFailure::from)) {
-        Ok(user) => axum::Json(user).into_response(),
-        Err(failure) => failure.into_response(),
-    }
+    let user = shared.write(|t| t.update_user(&guid, &request).map_err(ApiError::from))?;
+    Ok(axum::Json(user).into_response())
 }
 
 #[derive(Deserialize)]
@@ -361,28 +317,22 @@ struct InviteEntry {
     role_id: Option<String>,
 }
 
-async fn invite_users(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
-    let request: InviteBody = match body(&bytes) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let Some(entries) = request.users else {
-        return bad_request("Request body has an error: doesn't match the schema: Property 'users' is missing");
-    };
-    let mut invites = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.into_iter().enumerate() {
-        let (Some(email), Some(role_name), Some(role_id)) = (entry.email, entry.role_name, entry.role_id) else {
-            return bad_request(&format!(
-                "Request body has an error: users[{index}] needs email, roleName and roleId"
-            ));
-        };
-        invites.push(Invite { email, role_name, role_id });
-    }
-    match shared.write(|t| t.invite(&invites).map_err(WriteFailure::from)) {
-        // Documented: "Response will always be an empty JSON object."
-        Ok(()) => axum::Json(json!({})).into_response(),
-        Err(failure) => failure.into_response(),
-    }
+async fn invite_users(State(shared): SharedState, bytes: Bytes) -> ApiResult {
+    let entries = required(body::<InviteBody>(&bytes)?.users, "users")?;
+    let invites = entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            Ok(Invite {
+                email: required(entry.email, &format!("users[{index}].email"))?,
+                role_name: required(entry.role_name, &format!("users[{index}].roleName"))?,
+                role_id: required(entry.role_id, &format!("users[{index}].roleId"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    shared.write(|t| t.invite(&invites).map_err(ApiError::from))?;
+    // Documented: "Response will always be an empty JSON object."
+    Ok(axum::Json(json!({})).into_response())
 }
 
 async fn current_user() -> Response {
@@ -405,11 +355,9 @@ async fn whoami() -> Response {
 
 /// The SDK's user cache asks here first whether a GUID is an API token; the sandbox has none
 /// to show.
-async fn list_api_keys(RawQuery(raw): RawQuery) -> Response {
-    match ListQuery::parse(raw.as_deref()) {
-        Ok(query) => axum::Json(query::page(Vec::new(), &query)).into_response(),
-        Err(problem) => bad_request(&problem),
-    }
+async fn list_api_keys(RawQuery(raw): RawQuery) -> ApiResult {
+    let query = list_query(raw.as_deref())?;
+    Ok(axum::Json(query::page(Vec::new(), &query)).into_response())
 }
 
 /// Not documented; Atlan's gateway (Kong) answers unknown paths like this.

@@ -107,8 +107,8 @@ impl ListQuery {
         for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
             match key.as_ref() {
                 "filter" if !value.trim().is_empty() => {
-                    let document: Value = serde_json::from_str(&value)
-                        .map_err(|e| format!("filter is not valid JSON: {e}"))?;
+                    let document: Value =
+                        serde_json::from_str(&value).map_err(|e| format!("filter is not valid JSON: {e}"))?;
                     query.filter = Some(Filter::parse(&document)?);
                 }
                 "sort" if !value.is_empty() => {
@@ -209,9 +209,9 @@ impl Condition {
             Condition::Ne(wanted) => !values.iter().any(|v| same(v, wanted)),
             Condition::In(wanted) => values.iter().any(|v| wanted.iter().any(|w| same(v, w))),
             Condition::NotIn(wanted) => !values.iter().any(|v| wanted.iter().any(|w| same(v, w))),
-            Condition::ILike(pattern) => values.iter().any(|v| {
-                like(&text(v).to_lowercase(), &pattern.to_lowercase())
-            }),
+            Condition::ILike(pattern) => {
+                values.iter().any(|v| like(&text(v).to_lowercase(), &pattern.to_lowercase()))
+            }
             Condition::Like(pattern) => values.iter().any(|v| like(&text(v), pattern)),
         }
     }
@@ -301,7 +301,10 @@ mod tests {
         assert_eq!(ids(&encoded(r#"{"username":{"$nin":["jdoe"]}}"#)), ["2", "3"]);
         assert_eq!(ids(&encoded(r#"{"email":{"$ilike":"%EXAMPLE.com%"}}"#)), ["1", "3"]);
         assert_eq!(ids(&encoded(r#"{"email":{"$like":"%EXAMPLE.com%"}}"#)), Vec::<String>::new());
-        assert_eq!(ids(&encoded(r#"{"$and":[{"email":{"$ilike":"%example%"}},{"username":"bkim"}]}"#)), ["3"]);
+        assert_eq!(
+            ids(&encoded(r#"{"$and":[{"email":{"$ilike":"%example%"}},{"username":"bkim"}]}"#)),
+            ["3"]
+        );
         assert_eq!(ids(&encoded(r#"{"$or":[{"username":"jdoe"},{"username":"asmith"}]}"#)), ["1", "2"]);
         assert_eq!(ids(&encoded(r#"{"enabled":false}"#)), ["3"]);
         assert_eq!(ids(&encoded(r#"{"attributes":{"$ilike":"%"}}"#)), Vec::<String>::new());
@@ -326,7 +329,9 @@ mod tests {
         let query = ListQuery::parse(Some("count=False&limit=1")).unwrap();
         let response = page(users(), &query);
         assert_eq!((response["totalRecord"].clone(), response["filterRecord"].clone()), (json!(0), json!(0)));
-        let query = ListQuery::parse(Some(&format!("{}&count=True&limit=0", encoded(r#"{"username":"jdoe"}"#)))).unwrap();
+        let query =
+            ListQuery::parse(Some(&format!("{}&count=True&limit=0", encoded(r#"{"username":"jdoe"}"#))))
+                .unwrap();
         let response = page(users(), &query);
         assert_eq!((response["totalRecord"].clone(), response["filterRecord"].clone()), (json!(3), json!(1)));
         let query = ListQuery::parse(Some("columns=email&columns=enabled,attributes")).unwrap();

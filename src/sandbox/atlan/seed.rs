@@ -175,28 +175,18 @@ pub enum SeedError {
 impl Seed {
     /// Reads and checks a seed or state file.
     pub fn load(path: &Path) -> Result<Seed, SeedError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let seed: Seed = serde_json::from_str(&text).map_err(|source| SeedError::Parse {
-            path: path.to_owned(),
-            source,
-        })?;
-        seed.check().map_err(|problem| SeedError::Inconsistent {
-            path: path.to_owned(),
-            problem,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| SeedError::Read { path: path.to_owned(), source })?;
+        let seed: Seed = serde_json::from_str(&text)
+            .map_err(|source| SeedError::Parse { path: path.to_owned(), source })?;
+        seed.check().map_err(|problem| SeedError::Inconsistent { path: path.to_owned(), problem })?;
         Ok(seed)
     }
 
     /// Writes the tenant to `path` atomically: a temporary file beside it, synced, then
     /// renamed over it, so a sandbox killed mid-write leaves the previous state intact.
     pub fn save_atomically(&self, path: &Path) -> Result<(), SeedError> {
-        let write_error = |source| SeedError::Write {
-            path: path.to_owned(),
-            source,
-        };
+        let write_error = |source| SeedError::Write { path: path.to_owned(), source };
         let json = serde_json::to_vec_pretty(self).expect("a seed always serializes");
         let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
         tmp_name.push(".tmp");
@@ -274,15 +264,19 @@ pub const GUEST_ROLE_ID: &str = "0d1c39de-7323-4490-98d9-43240307eea7";
 /// The three workspace roles every Atlan tenant has.
 #[must_use]
 pub fn default_roles() -> Vec<SeedRole> {
-    [(ADMIN_ROLE_ID, "$admin", "Admin"), (MEMBER_ROLE_ID, "$member", "Member"), (GUEST_ROLE_ID, "$guest", "Guest")]
-        .into_iter()
-        .map(|(id, name, description)| SeedRole {
-            id: id.into(),
-            name: name.into(),
-            description: Some(description.into()),
-            level: Some("workspace".into()),
-        })
-        .collect()
+    [
+        (ADMIN_ROLE_ID, "$admin", "Admin"),
+        (MEMBER_ROLE_ID, "$member", "Member"),
+        (GUEST_ROLE_ID, "$guest", "Guest"),
+    ]
+    .into_iter()
+    .map(|(id, name, description)| SeedRole {
+        id: id.into(),
+        name: name.into(),
+        description: Some(description.into()),
+        level: Some("workspace".into()),
+    })
+    .collect()
 }
 
 /// What `--generate users=N,groups=M,memberships=K,seed=S` asks for.
@@ -347,16 +341,26 @@ impl fmt::Display for GenerateSpec {
 }
 
 const FIRST_NAMES: &[&str] = &[
-    "Ada", "Ben", "Chen", "Dana", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jo", "Kofi", "Lena",
-    "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Uma", "Victor", "Wen", "Yara",
+    "Ada", "Ben", "Chen", "Dana", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jo", "Kofi", "Lena", "Mateo",
+    "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Uma", "Victor", "Wen", "Yara",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Abe", "Baker", "Costa", "Diaz", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
-    "Kim", "Lopez", "Meyer", "Nowak", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber",
+    "Abe", "Baker", "Costa", "Diaz", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jensen", "Kim", "Lopez",
+    "Meyer", "Nowak", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber",
 ];
 const GROUP_TOPICS: &[&str] = &[
-    "finance", "marketing", "sales", "engineering", "data_stewards", "analytics", "legal", "hr",
-    "support", "operations", "security", "product",
+    "finance",
+    "marketing",
+    "sales",
+    "engineering",
+    "data_stewards",
+    "analytics",
+    "legal",
+    "hr",
+    "support",
+    "operations",
+    "security",
+    "product",
 ];
 
 /// Epoch milliseconds the generator dates everything from (2026-01-01T00:00:00Z), so that a

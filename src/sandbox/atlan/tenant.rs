@@ -257,9 +257,11 @@ impl Tenant {
         users: &[String],
     ) -> Result<(String, Vec<(String, bool)>), Refusal> {
         let name = changes.name.filter(|n| !n.is_empty()).ok_or_else(|| {
-            Refusal::BadRequest("Request body has an error: doesn't match the schema: Property 'name' is missing".into())
+            Refusal::BadRequest(
+                "Request body has an error: doesn't match the schema: Property 'name' is missing".into(),
+            )
         })?;
-        if !changes.attributes.get("alias").is_some_and(|a| a.first().is_some_and(|s| !s.is_empty())) {
+        if changes.attributes.get("alias").is_none_or(|a| a.first().is_none_or(String::is_empty)) {
             return Err(Refusal::BadRequest(
                 "Request body has an error: doesn't match the schema: Property 'alias' is missing".into(),
             ));
@@ -354,7 +356,11 @@ impl Tenant {
     /// `POST /api/service/users/{guid}/roles/update`.
     pub(crate) fn change_role(&mut self, user: &str, role_id: &str) -> Result<(), Refusal> {
         self.user(user)?;
-        let role = self.roles.iter().find(|r| r.id == role_id).ok_or_else(|| Refusal::UnknownRole(role_id.into()))?;
+        let role = self
+            .roles
+            .iter()
+            .find(|r| r.id == role_id)
+            .ok_or_else(|| Refusal::UnknownRole(role_id.into()))?;
         let name = role.name.clone();
         self.users.get_mut(user).expect("checked above").role = Some(name);
         Ok(())
@@ -407,7 +413,8 @@ impl Tenant {
         if !taken.is_empty() {
             return Err(Refusal::EmailsTaken(taken));
         }
-        let defaults: Vec<String> = self.groups.values().filter(|g| g.is_default).map(|g| g.id.clone()).collect();
+        let defaults: Vec<String> =
+            self.groups.values().filter(|g| g.is_default).map(|g| g.id.clone()).collect();
         for invite in invites {
             let email = invite.email.to_lowercase();
             let id = uuid::Uuid::new_v4().to_string();
@@ -445,7 +452,8 @@ impl Tenant {
         if !taken(&base) {
             return base;
         }
-        (2..).map(|n| format!("{base}{n}")).find(|name| !taken(name)).expect("some suffix is free")
+        // There are fewer users than suffixes below `users.len() + 2`, so one of them is free.
+        (2..self.users.len() + 2).map(|n| format!("{base}{n}")).find(|name| !taken(name)).expect("a suffix is free")
     }
 }
 
@@ -515,7 +523,11 @@ mod tests {
         let mut tenant = tenant();
         let default_group = tenant.groups.keys().next().unwrap().clone();
         tenant.groups.get_mut(&default_group).unwrap().is_default = true;
-        let invite = |email: &str| Invite { email: email.into(), role_name: "$guest".into(), role_id: GUEST_ROLE_ID.into() };
+        let invite = |email: &str| Invite {
+            email: email.into(),
+            role_name: "$guest".into(),
+            role_id: GUEST_ROLE_ID.into(),
+        };
         tenant.invite(&[invite("New.Person@Example.com")]).unwrap();
         let new = tenant.users.values().find(|u| u.username == "new.person").unwrap().id.clone();
         assert_eq!(tenant.member_records(&default_group).unwrap().len(), 1);
