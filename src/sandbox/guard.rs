@@ -110,6 +110,10 @@ impl Limiter {
             self.admitted.pop_front();
         }
         if self.admitted.len() >= rule.per_minute as usize {
+            // The block replaces the window: nothing is admitted during it, so with Atlan's
+            // one-minute lockout the window is empty afterwards anyway. Clearing it keeps that
+            // true for the short lockouts tests use.
+            self.admitted.clear();
             self.locked_until = Some(now + rule.lockout);
             self.announced_at = Some(now);
             return Admission::Refused { retry_after_secs: ceil_secs(rule.lockout), violation: false };
@@ -375,7 +379,11 @@ mod tests {
         // Well after the announcement: a violation; the window has slid, the lockout has not.
         let later = at + Duration::from_secs(55);
         assert_eq!(limiter.admit(later), Admission::Refused { retry_after_secs: 5, violation: true });
-        assert_eq!(limiter.admit(at + Duration::from_secs(60)), Admission::Admitted);
+        // After the block a full budget is available again.
+        for i in 0..3 {
+            assert_eq!(limiter.admit(at + Duration::from_secs(60 + i)), Admission::Admitted);
+        }
+        assert!(matches!(limiter.admit(at + Duration::from_secs(64)), Admission::Refused { .. }));
     }
 
     #[test]
