@@ -5,9 +5,12 @@
 //! platform's API, used to rehearse migrations and by every test of the client.
 
 pub mod cli;
+pub mod input;
+pub mod model;
 pub mod output;
 pub mod sandbox;
 pub mod settings;
+pub mod validation;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,346 @@
+//! Reading assignment files: UTF-8 with or without a BOM, `,` `;` or tab delimiters
+//! (sniffed from the header), CRLF or LF, headers case-insensitive and in any order.
+//!
+//! Columns roster doesn't know are kept as they are, to be carried into the results file.
+//! Cells are kept raw; parsing them is validation's job, so that each error can name its
+//! cell.
+
+use std::path::{Path, PathBuf};
+
+/// The columns roster reads. Any other column is carried through untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Column {
+    /// `action`.
+    Action,
+    /// `user`: GUID, username or email.
+    User,
+    /// `group`: GUID or internal name.
+    Group,
+    /// `role`.
+    Role,
+    /// `alias` of a group.
+    Alias,
+    /// `description` of a group.
+    Description,
+    /// `is_default` of a group.
+    IsDefault,
+}
+
+impl Column {
+    /// Every column roster reads.
+    pub const ALL: [Column; 7] = [
+        Column::Action,
+        Column::User,
+        Column::Group,
+        Column::Role,
+        Column::Alias,
+        Column::Description,
+        Column::IsDefault,
+    ];
+
+    /// The column's name in files.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::Action => "action",
+            Column::User => "user",
+            Column::Group => "group",
+            Column::Role => "role",
+            Column::Alias => "alias",
+            Column::Description => "description",
+            Column::IsDefault => "is_default",
+        }
+    }
+
+    /// Other header names accepted for the column when its own name is absent.
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Column::User => &["username", "email", "user_email"],
+            Column::Group => &["group_name"],
+            Column::Role => &["role_name"],
+            Column::IsDefault => &["default"],
+            _ => &[],
+        }
+    }
+}
+
+/// Columns roster writes into results files. Read back as input (a results file fed in
+/// again), they are dropped rather than carried, so they are not written twice.
+pub const RESULT_COLUMNS: [&str; 8] =
+    ["line", "status", "detail", "http_status", "attempts", "request_id", "user_id", "group_id"];
+
+/// Why a file can't be read at all (per-row problems are validation's).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file can't be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Not UTF-8.
+    #[error(
+        "{path}, line {line}: the file is not UTF-8 text; save it as \"CSV UTF-8\" (Excel) or convert it, e.g. `iconv -f latin1 -t utf-8`"
+    )]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// The first line that isn't UTF-8.
+        line: u64,
+    },
+    /// No header row.
+    #[error("{path} is empty: it needs a header row naming its columns, e.g. action,user,group")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// No `action` column.
+    #[error(
+        "{path}, line 1: there is no \"action\" column (the header is: {header}); name the columns action,user,group,role,... (see README, \"Input format\")"
+    )]
+    NoActionColumn {
+        /// The file.
+        path: PathBuf,
+        /// The header as read.
+        header: String,
+    },
+    /// Two columns mean the same thing.
+    #[error("{path}, line 1: columns {first:?} and {second:?} both give the {column} column; keep one")]
+    DuplicateColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column they both give.
+        column: &'static str,
+        /// The first header.
+        first: String,
+        /// The second header.
+        second: String,
+    },
+    /// The CSV itself is malformed (e.g. an unterminated quote).
+    #[error("{path}, line {line}: {message}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Where.
+        line: u64,
+        /// What the CSV reader said.
+        message: String,
+    },
+}
+
+/// One data row, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRow {
+    /// The line the row starts on (the header is line 1).
+    pub line: u64,
+    /// The cells, untouched, one per header column (missing cells are empty).
+    pub cells: Vec<String>,
+    /// How many cells the row really had, to report ragged rows.
+    pub width: usize,
+}
+
+/// A whole input file.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The header cells, as written.
+    pub headers: Vec<String>,
+    /// For each column roster reads, its index in `headers`.
+    known: Vec<(Column, usize)>,
+    /// The indexes of the columns carried through (unknown, and not a result column).
+    pub carried: Vec<usize>,
+    /// The data rows.
+    pub rows: Vec<RawRow>,
+    /// The delimiter used.
+    pub delimiter: u8,
+}
+
+impl InputFile {
+    /// Reads and splits a file; see the module docs for what is accepted.
+    pub fn read(path: &Path) -> Result<InputFile, InputError> {
+        let bytes = std::fs::read(path).map_err(|source| InputError::Read { path: path.to_owned(), source })?;
+        InputFile::parse(path, &bytes)
+    }
+
+    /// Splits file contents already in memory.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<InputFile, InputError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if let Err(error) = std::str::from_utf8(bytes) {
+            let line = bytes[..error.valid_up_to()].split(|b| *b == b'\n').count();
+            return Err(InputError::NotUtf8 { path: path.to_owned(), line: line as u64 });
+        }
+        let delimiter = sniff_delimiter(bytes);
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        let malformed = |error: csv::Error| InputError::Malformed {
+            path: path.to_owned(),
+            line: error.position().map_or(0, csv::Position::line),
+            message: error.to_string(),
+        };
+        let mut records = reader.records();
+        let headers: Vec<String> = match records.next() {
+            None => return Err(InputError::Empty { path: path.to_owned() }),
+            Some(record) => record.map_err(malformed)?.iter().map(String::from).collect(),
+        };
+        let known = map_columns(path, &headers)?;
+        let carried = (0..headers.len())
+            .filter(|i| !known.iter().any(|(_, k)| k == i))
+            .filter(|i| !RESULT_COLUMNS.contains(&normalize(&headers[*i]).as_str()))
+            .collect();
+        let mut rows = Vec::new();
+        for record in records {
+            let record = record.map_err(malformed)?;
+            let line = record.position().map_or(0, csv::Position::line);
+            let mut cells: Vec<String> = record.iter().map(String::from).collect();
+            let width = cells.len();
+            cells.resize(headers.len().max(width), String::new());
+            cells.truncate(headers.len());
+            rows.push(RawRow { line, cells, width });
+        }
+        Ok(InputFile { path: path.to_owned(), headers, known, carried, rows, delimiter })
+    }
+
+    /// A row's cell in a column roster reads: trimmed, and `None` when the column is absent
+    /// or the cell empty.
+    #[must_use]
+    pub fn cell<'a>(&self, row: &'a RawRow, column: Column) -> Option<&'a str> {
+        let index = self.index(column)?;
+        row.cells.get(index).map(|cell| cell.trim()).filter(|cell| !cell.is_empty())
+    }
+
+    /// The header of a column roster reads, as written in the file.
+    #[must_use]
+    pub fn header(&self, column: Column) -> &str {
+        self.index(column).map_or(column.name(), |i| self.headers[i].as_str())
+    }
+
+    /// Whether the file has the column.
+    #[must_use]
+    pub fn has(&self, column: Column) -> bool {
+        self.index(column).is_some()
+    }
+
+    fn index(&self, column: Column) -> Option<usize> {
+        self.known.iter().find(|(c, _)| *c == column).map(|(_, i)| *i)
+    }
+}
+
+/// Header comparison ignores case, surrounding space, and `-`/space versus `_`.
+fn normalize(header: &str) -> String {
+    header.trim().to_lowercase().replace(['-', ' '], "_")
+}
+
+fn map_columns(path: &Path, headers: &[String]) -> Result<Vec<(Column, usize)>, InputError> {
+    let normalized: Vec<String> = headers.iter().map(|h| normalize(h)).collect();
+    let mut known = Vec::new();
+    for column in Column::ALL {
+        let exact: Vec<usize> = (0..headers.len()).filter(|i| normalized[*i] == column.name()).collect();
+        let found = if exact.is_empty() {
+            (0..headers.len()).filter(|i| column.aliases().contains(&normalized[*i].as_str())).collect()
+        } else {
+            exact
+        };
+        if let [first, second, ..] = found[..] {
+            return Err(InputError::DuplicateColumn {
+                path: path.to_owned(),
+                column: column.name(),
+                first: headers[first].clone(),
+                second: headers[second].clone(),
+            });
+        }
+        if let Some(index) = found.first() {
+            known.push((column, *index));
+        }
+    }
+    if !known.iter().any(|(c, _)| *c == Column::Action) {
+        return Err(InputError::NoActionColumn { path: path.to_owned(), header: headers.join(",") });
+    }
+    Ok(known)
+}
+
+/// Picks the delimiter that splits the header line into the most cells (Excel writes `;`
+/// in locales where `,` is the decimal separator).
+fn sniff_delimiter(bytes: &[u8]) -> u8 {
+    let header = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let count = |delimiter: u8| {
+        let mut quoted = false;
+        header
+            .iter()
+            .filter(|b| {
+                if **b == b'"' {
+                    quoted = !quoted;
+                }
+                !quoted && **b == delimiter
+            })
+            .count()
+    };
+    [b',', b';', b'\t'].into_iter().max_by_key(|d| (count(*d), *d == b',')).unwrap_or(b',')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> InputFile {
+        InputFile::parse(Path::new("in.csv"), text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn headers_are_case_insensitive_in_any_order_and_unknown_ones_are_carried() {
+        let file = parse("Ticket,GROUP,Action,User\nT-1,finance,add,jdoe\n");
+        let row = &file.rows[0];
+        assert_eq!(file.cell(row, Column::Action), Some("add"));
+        assert_eq!(file.cell(row, Column::Group), Some("finance"));
+        assert_eq!(file.cell(row, Column::Role), None);
+        assert_eq!(file.carried, vec![0]);
+        assert_eq!(row.line, 2);
+    }
+
+    #[test]
+    fn bom_semicolons_tabs_and_crlf() {
+        let file = parse("\u{feff}action;user;group\r\nadd;jdoe;\"a;b\"\r\n");
+        assert_eq!(file.delimiter, b';');
+        assert_eq!(file.cell(&file.rows[0], Column::Group), Some("a;b"));
+        assert_eq!(file.headers[0], "action");
+        let file = parse("action\tuser\tgroup\nremove\tjdoe\tfinance\n");
+        assert_eq!(file.cell(&file.rows[0], Column::Action), Some("remove"));
+    }
+
+    #[test]
+    fn aliases_count_only_without_the_real_column() {
+        let file = parse("action,email,group\nadd,j@x.io,g\n");
+        assert_eq!(file.cell(&file.rows[0], Column::User), Some("j@x.io"));
+        let file = parse("action,user,user_email,group\nadd,jdoe,j@x.io,g\n");
+        assert_eq!(file.cell(&file.rows[0], Column::User), Some("jdoe"));
+        assert_eq!(file.carried, vec![2]);
+    }
+
+    #[test]
+    fn result_columns_of_an_earlier_run_are_not_carried() {
+        let file = parse("action,user,group,line,status,detail\nadd,jdoe,g,2,failed,boom\n");
+        assert!(file.carried.is_empty());
+    }
+
+    #[test]
+    fn whole_file_problems_name_the_file_and_line() {
+        let error = |text: &[u8]| InputFile::parse(Path::new("in.csv"), text).unwrap_err().to_string();
+        assert!(error(b"").contains("in.csv is empty"));
+        assert!(error(b"user,group\njdoe,g\n").contains("no \"action\" column"));
+        assert!(error(b"action,username,email\n").contains("both give the user column"));
+        assert!(error(b"action,User,user\n").contains("both give the user column"));
+        assert!(error(b"action,user\nadd,j\xe9\n").contains("line 2: the file is not UTF-8"));
+    }
+
+    #[test]
+    fn ragged_rows_keep_their_width() {
+        let file = parse("action,user,group\nadd,jdoe\nadd,jdoe,g,extra\n");
+        assert_eq!((file.rows[0].width, file.rows[0].cells.len()), (2, 3));
+        assert_eq!((file.rows[1].width, file.rows[1].cells.len()), (4, 3));
+    }
+}
