@@ -1,1 +1,14 @@
-//! tests
+//! roster's one integration test binary (`cargo test --test it`).
+//!
+//! Every test talks real HTTP on loopback to a sandbox of its own. Modules to come, as the
+//! commands land: `import` (rows, statuses, calls that reached the sandbox), `export`
+//! (export, edit, import round trip), `validate` (one case per rule) and `cli` (flags, exit
+//! codes, `--help`).
+
+/// The harness: `TestSandbox` (in-process sandbox on `127.0.0.1:0` plus a client) and the
+/// sample tenant's GUIDs.
+mod common;
+
+/// The Atlan sandbox's contract as clients see it: every endpoint, paging, filters,
+/// error bodies, auth, and the `/_sandbox` control routes.
+mod sandbox;
