@@ -8,6 +8,7 @@ pub mod cli;
 pub mod input;
 pub mod model;
 pub mod output;
+pub mod plan;
 pub mod sandbox;
 pub mod settings;
 pub mod validation;

@@ -242,7 +242,8 @@ pub fn cross_check(rows: &mut [Checked], normalize: &dyn Fn(&Change) -> Change) 
 fn contradiction(subject: &Subject, claims: &[(usize, Change)]) -> Option<String> {
     let actions: BTreeSet<Action> = claims.iter().map(|(_, c)| c.action()).collect();
     match subject {
-        Subject::Membership(user, group) => (actions.len() > 1).then(|| {
+        // `add` and `keep` agree (the user stays in); `remove` contradicts either.
+        Subject::Membership(user, group) => (actions.contains(&Action::Remove) && actions.len() > 1).then(|| {
             let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
             format!("rows for {user} in {group} contradict each other ({})", names.join(" and "))
         }),
