@@ -5,10 +5,14 @@
 //! (export, edit, import round trip), `validate` (one case per rule) and `cli` (flags, exit
 //! codes, `--help`).
 
-/// The harness: `TestSandbox` (in-process sandbox on `127.0.0.1:0` plus a client) and the
-/// sample tenant's GUIDs.
+/// The harness: `TestSandbox` (in-process sandbox on `127.0.0.1:0` plus a client), the
+/// sample tenant's GUIDs, and a guard for `roster` processes.
 mod common;
 
 /// The Atlan sandbox's contract as clients see it: every endpoint, paging, filters,
 /// error bodies, auth, and the `/_sandbox` control routes.
 mod sandbox;
+
+/// The Atlan sandbox when things go wrong: rate limit and lockout, seeded fault
+/// injection, and state surviving a restart (in-process and a SIGKILLed `roster`).
+mod sandbox_limits;

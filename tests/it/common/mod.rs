@@ -1,14 +1,17 @@
 //! The harness every integration test shares: a sandbox started in-process on
-//! `127.0.0.1:0` (fresh per test), an HTTP client that talks to it over real loopback, and
-//! the sample tenant's GUIDs.
+//! `127.0.0.1:0` (fresh per test), an HTTP client that talks to it over real loopback, the
+//! sample tenant's GUIDs, and a guard around the `roster` binary for tests that run it.
 //!
 //! Every request goes through [`Api`], which counts what it sent: a [`TestSandbox`] that
 //! was never called fails its test, because a test that never reached the server proves
 //! nothing (STYLE.md practice 12).
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -218,6 +221,13 @@ impl TestSandbox {
     pub(crate) fn state(&self) -> Seed {
         self.sandbox().state()
     }
+
+    /// Stops the sandbox and waits until it has.
+    pub(crate) async fn stop(mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            sandbox.stop().await;
+        }
+    }
 }
 
 impl Deref for TestSandbox {
@@ -266,4 +276,67 @@ pub(crate) fn heracles_message(body: &Value, code: u64, error: &str) -> String {
     assert_eq!(body["info"], Value::Null, "{body}");
     assert!(body["requestId"].as_str().is_some_and(|id| !id.is_empty()), "{body}");
     body["message"].as_str().expect("a string message").to_string()
+}
+
+/// A `roster sandbox` process, killed (SIGKILL) and reaped when dropped, even if the test
+/// panics.
+#[derive(Debug)]
+pub(crate) struct RosterProcess {
+    child: Child,
+    /// The URL from the first stdout line.
+    pub(crate) base_url: String,
+    // Kept open: closing it would make the sandbox's later prints fail.
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl RosterProcess {
+    /// Runs `roster sandbox ARGS` and waits for its first line,
+    /// `roster sandbox (atlan) listening on http://ADDR`.
+    pub(crate) fn sandbox<I, S>(args: I) -> RosterProcess
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+            .arg("sandbox")
+            .args(args)
+            .env_remove("ATLAN_API_KEY")
+            .env_remove("ATLAN_BASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("roster starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("stdout is readable");
+        let Some(url) = first.trim_end().strip_prefix("roster sandbox (atlan) listening on ") else {
+            let stderr = read_all(child.stderr.take());
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("unexpected first line {first:?}; stderr: {stderr}");
+        };
+        RosterProcess { base_url: url.to_string(), child, _stdout: stdout }
+    }
+
+    /// Kills the process with SIGKILL, so it gets no chance to clean up, and reaps it.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().expect("roster can be killed");
+        self.child.wait().expect("roster is reaped");
+    }
+}
+
+fn read_all(stderr: Option<ChildStderr>) -> String {
+    let mut text = String::new();
+    if let Some(mut stderr) = stderr {
+        let _ = stderr.read_to_string(&mut text);
+    }
+    text
+}
+
+impl Drop for RosterProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
