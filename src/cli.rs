@@ -44,7 +44,11 @@ pub struct SandboxArgs {
 
     /// The bearer token clients must send (default: `$ATLAN_API_KEY`, else generated).
     // The help text is given explicitly so that clap does not print the backticks.
-    #[arg(long, value_name = "KEY", help = "Bearer token clients must send [default: $ATLAN_API_KEY, else a generated one]")]
+    #[arg(
+        long,
+        value_name = "KEY",
+        help = "Bearer token clients must send [default: $ATLAN_API_KEY, else a generated one]"
+    )]
     pub api_key: Option<String>,
 
     /// Tenant to start with: a JSON file of roles, users and groups (see README).

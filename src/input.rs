@@ -161,7 +161,8 @@ pub struct InputFile {
 impl InputFile {
     /// Reads and splits a file; see the module docs for what is accepted.
     pub fn read(path: &Path) -> Result<InputFile, InputError> {
-        let bytes = std::fs::read(path).map_err(|source| InputError::Read { path: path.to_owned(), source })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| InputError::Read { path: path.to_owned(), source })?;
         InputFile::parse(path, &bytes)
     }
 

@@ -9,6 +9,7 @@ pub mod input;
 pub mod model;
 pub mod output;
 pub mod plan;
+pub mod providers;
 pub mod sandbox;
 pub mod settings;
 pub mod validation;

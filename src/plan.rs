@@ -290,7 +290,9 @@ impl<'a> Index<'a> {
             Change::Remove { user: u, group: g } => Change::Remove { user: user(u), group: group(g) },
             Change::Keep { user: u, group: g } => Change::Keep { user: user(u), group: group(g) },
             Change::SetRole { user: u, role } => Change::SetRole { user: user(u), role: role.clone() },
-            Change::UpdateGroup { group: g, fields } => Change::UpdateGroup { group: group(g), fields: fields.clone() },
+            Change::UpdateGroup { group: g, fields } => {
+                Change::UpdateGroup { group: group(g), fields: fields.clone() }
+            }
             Change::DeleteGroup { group: g } => Change::DeleteGroup { group: group(g) },
             Change::CreateGroup { .. } => change.clone(),
         }
@@ -308,7 +310,9 @@ pub fn plan(checked: &[Checked], directory: &Directory) -> Plan {
     let created: HashSet<&str> = checked
         .iter()
         .filter_map(|r| match &r.verdict {
-            Verdict::Valid(Change::CreateGroup { name, .. }) if index.group(&GroupRef::Name(name.clone())).is_none() => {
+            Verdict::Valid(Change::CreateGroup { name, .. })
+                if index.group(&GroupRef::Name(name.clone())).is_none() =>
+            {
                 Some(name.as_str())
             }
             _ => None,
@@ -316,8 +320,8 @@ pub fn plan(checked: &[Checked], directory: &Directory) -> Plan {
         .collect();
     let mut planner = Planner { index: &index, created: &created, plan: Plan::default() };
     for row in &checked {
-        let planned = planner.row(row);
-        planner.plan.rows.push(planned);
+        let row_plan = planner.row(row);
+        planner.plan.rows.push(row_plan);
     }
     planner.plan
 }
@@ -335,7 +339,12 @@ impl Planner<'_> {
     }
 
     fn row(&mut self, row: &Checked) -> PlannedRow {
-        let mut planned = PlannedRow { line: row.line, disposition: Disposition::Skipped(String::new()), user_id: None, group_id: None };
+        let mut planned = PlannedRow {
+            line: row.line,
+            disposition: Disposition::Skipped(String::new()),
+            user_id: None,
+            group_id: None,
+        };
         let change = match &row.verdict {
             Verdict::Valid(change) => change,
             Verdict::Duplicate { change, of } => {
@@ -383,11 +392,14 @@ impl Planner<'_> {
             return Ok(GroupTarget::Existing(info.id.clone()));
         }
         match group {
-            GroupRef::Name(name) if self.created.contains(name.as_str()) => Ok(GroupTarget::New(name.to_string())),
+            GroupRef::Name(name) if self.created.contains(name.as_str()) => {
+                Ok(GroupTarget::New(name.to_string()))
+            }
             _ => Err(RowError {
                 column: Some("group".into()),
                 problem: format!("no group {group} in the tenant"),
-                fix: "check the name (the internal name, not the display name), or add a create_group row".into(),
+                fix: "check the name (the internal name, not the display name), or add a create_group row"
+                    .into(),
             }),
         }
     }
@@ -427,7 +439,11 @@ impl Planner<'_> {
                 if user.role.as_deref() == Some(role.name.as_str()) {
                     Disposition::Unchanged(format!("{} already has role {}", user.username, role.name))
                 } else {
-                    self.effect(Effect::SetRole { user: user.id, role_id: role.id.clone(), role_name: role.name.clone() })
+                    self.effect(Effect::SetRole {
+                        user: user.id,
+                        role_id: role.id.clone(),
+                        role_name: role.name.clone(),
+                    })
                 }
             }
             Change::CreateGroup { name, fields } => match self.index.group(&GroupRef::Name(name.clone())) {
@@ -437,7 +453,10 @@ impl Planner<'_> {
                 }
                 Some(existing) => {
                     return Err(RowError::row(
-                        format!("group {name} already exists with a different {}", differences(existing, fields).join(", ")),
+                        format!(
+                            "group {name} already exists with a different {}",
+                            differences(existing, fields).join(", ")
+                        ),
                         "use update_group to change an existing group",
                     ));
                 }
@@ -455,7 +474,11 @@ impl Planner<'_> {
                 if differences(info, fields).is_empty() {
                     Disposition::Unchanged(format!("group {} already has these values", info.name))
                 } else {
-                    self.effect(Effect::UpdateGroup { id: info.id.clone(), name: info.name.clone(), fields: fields.clone() })
+                    self.effect(Effect::UpdateGroup {
+                        id: info.id.clone(),
+                        name: info.name.clone(),
+                        fields: fields.clone(),
+                    })
                 }
             }
             Change::DeleteGroup { group } => match self.index.group(group) {
@@ -513,7 +536,10 @@ mod tests {
             .map(|(g, u)| (g.to_string(), u.to_string()))
             .collect();
         Directory {
-            roles: vec![RoleInfo { id: "r-admin".into(), name: "$admin".into() }, RoleInfo { id: "r-member".into(), name: "$member".into() }],
+            roles: vec![
+                RoleInfo { id: "r-admin".into(), name: "$admin".into() },
+                RoleInfo { id: "r-member".into(), name: "$member".into() },
+            ],
             groups: vec![group(G1, "finance"), group(G2, "marketing")],
             users: vec![user(U1, "jdoe", "$member"), user(U2, "ann", "$admin")],
             memberships: HashSet::from([(G1.to_string(), U1.to_string()), (G2.to_string(), U1.to_string())]),
@@ -537,7 +563,9 @@ mod tests {
             .rows
             .iter()
             .map(|r| match &r.disposition {
-                Disposition::Change(i) => format!("{:?}", plan.effects[*i]).split_whitespace().next().unwrap().to_string(),
+                Disposition::Change(i) => {
+                    format!("{:?}", plan.effects[*i]).split_whitespace().next().unwrap().to_string()
+                }
                 other => format!("{other:?}").split('(').next().unwrap().to_string(),
             })
             .collect();
@@ -548,15 +576,23 @@ mod tests {
 
     #[test]
     fn members_of_a_group_created_in_the_same_file_join_the_new_group() {
-        let plan = plan_of("action,user,group,alias\ncreate_group,,hr,HR\nadd,jdoe,hr,\nadd,ann@example.com,hr,\n");
-        assert_eq!(plan.effects[0], Effect::CreateGroup { name: "hr".into(), fields: GroupFields { alias: Some("HR".into()), ..GroupFields::default() } });
+        let plan =
+            plan_of("action,user,group,alias\ncreate_group,,hr,HR\nadd,jdoe,hr,\nadd,ann@example.com,hr,\n");
+        assert_eq!(
+            plan.effects[0],
+            Effect::CreateGroup {
+                name: "hr".into(),
+                fields: GroupFields { alias: Some("HR".into()), ..GroupFields::default() }
+            }
+        );
         assert_eq!(plan.effects[1], Effect::Join { user: U1.into(), group: GroupTarget::New("hr".into()) });
         assert_eq!(plan.effects.len(), 3);
     }
 
     #[test]
     fn unknown_users_groups_and_roles_are_invalid_with_a_fix() {
-        let plan = plan_of("action,user,group,role\nadd,ghost,finance,\nadd,jdoe,nowhere,\nset_role,jdoe,,guest\n");
+        let plan =
+            plan_of("action,user,group,role\nadd,ghost,finance,\nadd,jdoe,nowhere,\nset_role,jdoe,,guest\n");
         let errors: Vec<String> = plan
             .rows
             .iter()
@@ -565,7 +601,10 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect();
-        assert_eq!(errors[0], "column user: no user with username \"ghost\" in the tenant; check the spelling, or invite the user first");
+        assert_eq!(
+            errors[0],
+            "column user: no user with username \"ghost\" in the tenant; check the spelling, or invite the user first"
+        );
         assert!(errors[1].starts_with("column group: no group nowhere in the tenant"));
         assert!(errors[2].starts_with("column role: the tenant has no role $guest"));
     }
@@ -585,9 +624,13 @@ mod tests {
              update_group,finance,FINANCE,\nupdate_group,marketing,,New text\ndelete_group,gone,,\n",
         );
         assert!(matches!(plan.rows[0].disposition, Disposition::Unchanged(_)));
-        assert!(matches!(&plan.rows[1].disposition, Disposition::Invalid(e) if e.problem.contains("different alias")));
+        assert!(
+            matches!(&plan.rows[1].disposition, Disposition::Invalid(e) if e.problem.contains("different alias"))
+        );
         assert!(matches!(plan.rows[2].disposition, Disposition::Unchanged(_)));
         assert!(matches!(plan.rows[3].disposition, Disposition::Change(_)));
-        assert!(matches!(&plan.rows[4].disposition, Disposition::Unchanged(d) if d.contains("nothing to delete")));
+        assert!(
+            matches!(&plan.rows[4].disposition, Disposition::Unchanged(d) if d.contains("nothing to delete"))
+        );
     }
 }

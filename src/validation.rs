@@ -109,7 +109,10 @@ pub fn parse_row(file: &InputFile, row: &RawRow) -> Result<Change, RowError> {
     }
     let cells = Cells { file, row };
     let action: Action = cells
-        .required(Column::Action, "give one of add, remove, keep, set_role, create_group, update_group, delete_group")?
+        .required(
+            Column::Action,
+            "give one of add, remove, keep, set_role, create_group, update_group, delete_group",
+        )?
         .parse()
         .map_err(|e| RowError::in_column(file.header(Column::Action), e))?;
     let user = || cells.parsed(Column::User, UserRef::parse, "give the user's username, email or GUID");
@@ -123,7 +126,11 @@ pub fn parse_row(file: &InputFile, row: &RawRow) -> Result<Change, RowError> {
             role: cells.parsed(Column::Role, RoleRef::parse, "give $admin, $member or $guest")?,
         },
         Action::CreateGroup => Change::CreateGroup {
-            name: cells.parsed(Column::Group, GroupName::parse, "give the new group's internal name, e.g. data_stewards")?,
+            name: cells.parsed(
+                Column::Group,
+                GroupName::parse,
+                "give the new group's internal name, e.g. data_stewards",
+            )?,
             fields: cells.group_fields()?,
         },
         Action::UpdateGroup => {
@@ -163,7 +170,12 @@ impl Cells<'_> {
         })
     }
 
-    fn parsed<T>(&self, column: Column, parse: fn(&str) -> Result<T, ValueError>, fix: &str) -> Result<T, RowError> {
+    fn parsed<T>(
+        &self,
+        column: Column,
+        parse: fn(&str) -> Result<T, ValueError>,
+        fix: &str,
+    ) -> Result<T, RowError> {
         parse(self.required(column, fix)?).map_err(|e| RowError::in_column(self.file.header(column), e))
     }
 
@@ -196,7 +208,9 @@ fn subjects(change: &Change) -> Vec<Subject> {
         }
         Change::SetRole { user, .. } => vec![Subject::Role(user.clone())],
         Change::CreateGroup { name, .. } => vec![Subject::Group(GroupRef::Name(name.clone()))],
-        Change::UpdateGroup { group, .. } | Change::DeleteGroup { group } => vec![Subject::Group(group.clone())],
+        Change::UpdateGroup { group, .. } | Change::DeleteGroup { group } => {
+            vec![Subject::Group(group.clone())]
+        }
     }
 }
 
@@ -225,7 +239,10 @@ pub fn cross_check(rows: &mut [Checked], normalize: &dyn Fn(&Change) -> Change) 
             for (index, _) in claims {
                 let others: Vec<String> =
                     lines.iter().filter(|l| **l != rows[*index].line).map(u64::to_string).collect();
-                let fix = format!("keep one of these rows, or split them across runs (see line {})", others.join(", "));
+                let fix = format!(
+                    "keep one of these rows, or split them across runs (see line {})",
+                    others.join(", ")
+                );
                 contradictions.push((*index, RowError::row(problem.clone(), fix)));
             }
         }
@@ -243,10 +260,12 @@ fn contradiction(subject: &Subject, claims: &[(usize, Change)]) -> Option<String
     let actions: BTreeSet<Action> = claims.iter().map(|(_, c)| c.action()).collect();
     match subject {
         // `add` and `keep` agree (the user stays in); `remove` contradicts either.
-        Subject::Membership(user, group) => (actions.contains(&Action::Remove) && actions.len() > 1).then(|| {
-            let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
-            format!("rows for {user} in {group} contradict each other ({})", names.join(" and "))
-        }),
+        Subject::Membership(user, group) => {
+            (actions.contains(&Action::Remove) && actions.len() > 1).then(|| {
+                let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+                format!("rows for {user} in {group} contradict each other ({})", names.join(" and "))
+            })
+        }
         Subject::Role(user) => {
             let roles: BTreeSet<String> = claims
                 .iter()
@@ -256,7 +275,10 @@ fn contradiction(subject: &Subject, claims: &[(usize, Change)]) -> Option<String
                 })
                 .collect();
             (roles.len() > 1).then(|| {
-                format!("{user} is given more than one role ({})", roles.into_iter().collect::<Vec<_>>().join(", "))
+                format!(
+                    "{user} is given more than one role ({})",
+                    roles.into_iter().collect::<Vec<_>>().join(", ")
+                )
             })
         }
         Subject::Group(group) => {
@@ -267,7 +289,8 @@ fn contradiction(subject: &Subject, claims: &[(usize, Change)]) -> Option<String
             if creates > 1 {
                 return Some(format!("group {group} is created twice with different attributes"));
             }
-            conflicting_updates(claims).map(|field| format!("group {group} is given two different values of {field}"))
+            conflicting_updates(claims)
+                .map(|field| format!("group {group} is given two different values of {field}"))
         }
     }
 }
@@ -317,13 +340,31 @@ mod tests {
         let cases = [
             ("grant,jdoe,finance,,,,", "column action: \"grant\" is not an action; use one of add, remove"),
             ("add,,finance,,,,", "column user: the cell is empty; give the user's username"),
-            ("add,jdoe,Finance Team,,,,", "column group: \"Finance Team\" is not a valid group name; use lower-case letters, digits and _ only, e.g. finance_team; or give the group's GUID"),
-            ("add,jdoe@example,finance,,,,", "column user: \"jdoe@example\" is not an email address: the domain needs a dot"),
-            ("add,53954c95-47f8-49b3-9812-23eb40fb07cz,finance,,,,", "column user: \"53954c95-47f8-49b3-9812-23eb40fb07cz\" is not a GUID"),
-            ("set_role,jdoe,,owner,,,", "column role: \"owner\" is not a role; use $admin, $member or $guest"),
+            (
+                "add,jdoe,Finance Team,,,,",
+                "column group: \"Finance Team\" is not a valid group name; use lower-case letters, digits and _ only, e.g. finance_team; or give the group's GUID",
+            ),
+            (
+                "add,jdoe@example,finance,,,,",
+                "column user: \"jdoe@example\" is not an email address: the domain needs a dot",
+            ),
+            (
+                "add,53954c95-47f8-49b3-9812-23eb40fb07cz,finance,,,,",
+                "column user: \"53954c95-47f8-49b3-9812-23eb40fb07cz\" is not a GUID",
+            ),
+            (
+                "set_role,jdoe,,owner,,,",
+                "column role: \"owner\" is not a role; use $admin, $member or $guest",
+            ),
             ("create_group,,,,,,", "column group: the cell is empty; give the new group's internal name"),
-            ("create_group,,hr,,,,maybe", "column is_default: \"maybe\" is not true or false; write true or false"),
-            ("update_group,,hr,,,,", "update_group changes nothing; fill in alias, description or is_default"),
+            (
+                "create_group,,hr,,,,maybe",
+                "column is_default: \"maybe\" is not true or false; write true or false",
+            ),
+            (
+                "update_group,,hr,,,,",
+                "update_group changes nothing; fill in alias, description or is_default",
+            ),
         ];
         for (row, expected) in cases {
             let got = error(&format!("{header}{row}\n"));
@@ -344,8 +385,16 @@ mod tests {
         let actions: Vec<Option<Action>> = rows.iter().map(|r| r.change().map(Change::action)).collect();
         assert_eq!(
             actions,
-            [Some(Action::Add), Some(Action::Remove), Some(Action::Keep), Some(Action::SetRole),
-             Some(Action::CreateGroup), Some(Action::UpdateGroup), Some(Action::DeleteGroup), None]
+            [
+                Some(Action::Add),
+                Some(Action::Remove),
+                Some(Action::Keep),
+                Some(Action::SetRole),
+                Some(Action::CreateGroup),
+                Some(Action::UpdateGroup),
+                Some(Action::DeleteGroup),
+                None
+            ]
         );
         assert_eq!(rows[7].verdict, Verdict::Empty);
     }
@@ -368,11 +417,15 @@ mod tests {
         assert!(matches!(rows[1].verdict, Verdict::Invalid(_)));
         assert!(matches!(rows[2].verdict, Verdict::Valid(_)));
         let roles = check("action,user,role\nset_role,jdoe,admin\nset_role,jdoe,guest\nset_role,ann,guest\n");
-        assert!(matches!(&roles[0].verdict, Verdict::Invalid(e) if e.problem.contains("more than one role ($admin, $guest)")));
+        assert!(
+            matches!(&roles[0].verdict, Verdict::Invalid(e) if e.problem.contains("more than one role ($admin, $guest)"))
+        );
         assert!(matches!(roles[2].verdict, Verdict::Valid(_)));
         let groups = check("action,user,group,alias\ncreate_group,,hr,HR\nadd,jdoe,hr,\ndelete_group,,hr,\n");
         assert!(groups.iter().all(|r| matches!(r.verdict, Verdict::Invalid(_))), "{groups:?}");
         let aliases = check("action,group,alias\nupdate_group,hr,HR\nupdate_group,hr,Human Resources\n");
-        assert!(matches!(&aliases[1].verdict, Verdict::Invalid(e) if e.problem.contains("two different values of alias")));
+        assert!(
+            matches!(&aliases[1].verdict, Verdict::Invalid(e) if e.problem.contains("two different values of alias"))
+        );
     }
 }

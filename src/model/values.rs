@@ -85,9 +85,12 @@ impl Email {
             return bad("the domain needs a dot, like example.com");
         }
         let domain_ok = labels.iter().all(|label| {
-            label.chars().all(|c| c.is_alphanumeric() || c == '-') && !label.starts_with('-') && !label.ends_with('-')
+            label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
         });
-        if !domain_ok || text.contains(['<', '>', '(', ')', ',', ';', '"', '[', ']']) || local.contains("..") {
+        if !domain_ok || text.contains(['<', '>', '(', ')', ',', ';', '"', '[', ']']) || local.contains("..")
+        {
             return bad("it contains characters an address can't have");
         }
         Ok(Email(text.to_lowercase()))
@@ -114,7 +117,8 @@ impl GroupName {
     /// Checks Atlan's rule ("all lowercase, without any spaces or special symbols other than
     /// an underscore"), suggesting the name that would pass.
     pub fn parse(text: &str) -> Result<GroupName, ValueError> {
-        let valid = !text.is_empty() && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let valid = !text.is_empty()
+            && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if valid {
             return Ok(GroupName(text.to_string()));
         }
@@ -287,7 +291,16 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(Email::parse("Jo.Doe@Example.COM").unwrap().as_str(), "jo.doe@example.com");
-        for bad in ["jdoe", "jdoe@", "@example.com", "jdoe@example", "j doe@example.com", "a@@b.com", "a@b..com", "<a@b.com>"] {
+        for bad in [
+            "jdoe",
+            "jdoe@",
+            "@example.com",
+            "jdoe@example",
+            "j doe@example.com",
+            "a@@b.com",
+            "a@b..com",
+            "<a@b.com>",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -236,6 +236,16 @@ impl Guard {
         }
     }
 
+    /// Back to how the guard started: no statistics, no lockout, no requests remembered.
+    pub(crate) fn reset(&self) {
+        *self.stats.lock().unwrap() = Stats::default();
+        let mut limiter = self.limiter.lock().unwrap();
+        *limiter = Limiter::new(limiter.rule);
+        if let Some(plan) = &self.faults {
+            plan.lock().unwrap().seen.clear();
+        }
+    }
+
     fn delay(&self) -> Duration {
         if self.jitter.is_zero() {
             return self.latency;

@@ -92,8 +92,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     fn authorized(&self, header: Option<&HeaderValue>) -> bool {
-        let expected = format!("Bearer {}", self.api_key);
-        header.and_then(|h| h.to_str().ok()).is_some_and(|h| h == expected)
+        // The scheme is case-insensitive (RFC 7235); the token is not.
+        let credentials = header.and_then(|h| h.to_str().ok()).and_then(|h| h.split_once(' '));
+        credentials
+            .is_some_and(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && token == self.api_key)
     }
 
     fn read<T>(&self, read: impl FnOnce(&Tenant) -> T) -> T {
@@ -115,7 +117,7 @@ impl Shared {
             *tenant = Tenant::from_seed(self.initial.clone());
             Ok(())
         })?;
-        *self.guard.stats.lock().unwrap() = Stats::default();
+        self.guard.reset();
         Ok(())
     }
 }
@@ -194,7 +196,8 @@ impl Sandbox {
         self.shared.read(Tenant::to_seed)
     }
 
-    /// Puts the tenant back to its initial seed and clears the statistics.
+    /// Puts the tenant back to its initial seed and the sandbox to its first moment: statistics,
+    /// rate-limit window and lockout, and the fault plan's memory of requests are cleared.
     pub fn reset(&self) -> Result<(), SeedError> {
         self.shared.reset()
     }

@@ -741,9 +741,7 @@ async fn inviting_an_existing_email_is_a_500_keyed_by_the_email() {
 }
 
 #[tokio::test]
-#[ignore = "sandbox bug: an invite listing one new email twice creates two users with that \
-            email (answering 200), and the state file saved after it no longer loads"]
-async fn inviting_the_same_new_email_twice_in_one_request_creates_one_user_at_most() {
+async fn inviting_the_same_new_email_twice_in_one_request_is_refused_like_an_existing_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
     let mut options = crate::common::options();
@@ -758,7 +756,9 @@ async fn inviting_the_same_new_email_twice_in_one_request_creates_one_user_at_mo
         .filter(|u| u.email.as_deref() == Some("twice@example.com"))
         .map(|u| u.username.as_str())
         .collect();
-    assert!(holders.len() <= 1, "{status} {body}: users {holders:?} share one email");
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(body, json!({"twice@example.com": "409 Conflict: User exists with the same email"}));
+    assert!(holders.is_empty(), "an invite is all or nothing: {holders:?}");
     // Emails are unique in a tenant file, so a saved state must load again.
     Seed::load(&path).expect("the state file the sandbox saved loads");
 }

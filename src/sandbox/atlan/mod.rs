@@ -126,9 +126,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::Refused(refusal) => refusal.into_response(),
-            ApiError::NotSaved(error) => {
-                heracles_error(StatusCode::INTERNAL_SERVER_ERROR, 5000, "sandbox state not saved", &error.to_string())
-            }
+            ApiError::NotSaved(error) => heracles_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                5000,
+                "sandbox state not saved",
+                &error.to_string(),
+            ),
         }
     }
 }
@@ -136,7 +139,9 @@ impl IntoResponse for ApiError {
 type ApiResult = Result<Response, ApiError>;
 
 fn schema_error(problem: impl std::fmt::Display) -> ApiError {
-    ApiError::Refused(Refusal::BadRequest(format!("Request body has an error: doesn't match the schema: {problem}")))
+    ApiError::Refused(Refusal::BadRequest(format!(
+        "Request body has an error: doesn't match the schema: {problem}"
+    )))
 }
 
 /// Parses a JSON body, answering a schema error the way Heracles does.
@@ -189,7 +194,11 @@ async fn list_members(State(shared): SharedState, Path(guid): Guid, RawQuery(raw
     listing(&shared, raw.as_deref(), |t| t.member_records(&guid))
 }
 
-async fn list_groups_of_user(State(shared): SharedState, Path(guid): Guid, RawQuery(raw): RawQuery) -> ApiResult {
+async fn list_groups_of_user(
+    State(shared): SharedState,
+    Path(guid): Guid,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     listing(&shared, raw.as_deref(), |t| t.groups_of_records(&guid))
 }
 
@@ -211,8 +220,9 @@ impl GroupBody {
     fn changes(self) -> Result<GroupChanges, ApiError> {
         let attributes: Attributes = match self.attributes {
             None | Some(Value::Null) => Attributes::new(),
-            Some(value) => serde_json::from_value(value)
-                .map_err(|e| schema_error(format!("every group attribute value must be an array of strings: {e}")))?,
+            Some(value) => serde_json::from_value(value).map_err(|e| {
+                schema_error(format!("every group attribute value must be an array of strings: {e}"))
+            })?,
         };
         Ok(GroupChanges { name: self.name, attributes })
     }
@@ -362,5 +372,6 @@ async fn list_api_keys(RawQuery(raw): RawQuery) -> ApiResult {
 
 /// Not documented; Atlan's gateway (Kong) answers unknown paths like this.
 async fn no_route() -> Response {
-    (StatusCode::NOT_FOUND, axum::Json(json!({"message": "no Route matched with those values"}))).into_response()
+    (StatusCode::NOT_FOUND, axum::Json(json!({"message": "no Route matched with those values"})))
+        .into_response()
 }

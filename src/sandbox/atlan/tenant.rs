@@ -405,10 +405,14 @@ impl Tenant {
                 return Err(Refusal::UnknownRole(format!("{} ({})", invite.role_name, invite.role_id)));
             }
         }
+        // An email is taken by an existing user, or by an earlier entry of the same invite.
+        let mut asked = BTreeSet::new();
         let taken: Vec<String> = invites
             .iter()
             .map(|i| i.email.to_lowercase())
-            .filter(|email| self.users.values().any(|u| u.email.as_deref() == Some(email)))
+            .filter(|email| {
+                !asked.insert(email.clone()) || self.users.values().any(|u| u.email.as_deref() == Some(email))
+            })
             .collect();
         if !taken.is_empty() {
             return Err(Refusal::EmailsTaken(taken));
@@ -453,7 +457,10 @@ impl Tenant {
             return base;
         }
         // There are fewer users than suffixes below `users.len() + 2`, so one of them is free.
-        (2..self.users.len() + 2).map(|n| format!("{base}{n}")).find(|name| !taken(name)).expect("a suffix is free")
+        (2..self.users.len() + 2)
+            .map(|n| format!("{base}{n}"))
+            .find(|name| !taken(name))
+            .expect("a suffix is free")
     }
 }
 
