@@ -621,7 +621,7 @@ pub fn batch(effects: &[Effect]) -> Vec<AtlanCall> {
                 });
             }
             Effect::DeleteGroup { id } => {
-                singles.push(AtlanCall::DeleteGroup { effect: index, id: id.clone() })
+                singles.push(AtlanCall::DeleteGroup { effect: index, id: id.clone() });
             }
         }
     }

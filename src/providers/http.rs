@@ -2,7 +2,7 @@
 //! never trips the tenant's limit, and paused for everyone when the tenant says 429), and
 //! one retry loop with capped, jittered exponential backoff and bounded attempts and wait.
 //!
-//! Nothing above the providers sees reqwest: callers get a [`Reply`] or a [`CallError`].
+//! Nothing above the providers sees reqwest: callers get a [`Reply`] or a [`NetworkFailure`].
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
