@@ -2,6 +2,7 @@
 //! core modules: `settings` turns these into validated settings.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -20,8 +21,93 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check an assignments file without a tenant: every row, every column.
+    Validate(ValidateArgs),
+    /// Apply an assignments file to a tenant (or, with --dry-run, show what it would do).
+    Import(ImportArgs),
     /// Run a local emulator of a platform's API, to rehearse against.
     Sandbox(SandboxArgs),
+}
+
+/// `roster validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The assignments file (CSV).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `roster import`.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools, reason = "each is an independent command-line switch")]
+pub struct ImportArgs {
+    /// The assignments file (CSV).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Read the tenant and report what each row would do; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Where to write the results [default: beside FILE, as <stem>.results.csv].
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+
+    /// Re-run only the rows an earlier run's results file does not show as ok or unchanged.
+    #[arg(long, value_name = "RESULTS")]
+    pub resume: Option<PathBuf>,
+
+    /// Send the valid rows even if some rows are invalid (those are reported, not sent).
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    /// Confirm removals and deletions without asking.
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Calls in flight at once.
+    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(4).expect("non-zero"))]
+    pub concurrency: NonZeroUsize,
+
+    /// The tenant's request budget; roster paces a little under it [default: 400/min, Atlan's limit].
+    #[arg(long, value_name = "N/min")]
+    pub rate: Option<PerMinute>,
+
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Which tenant.
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+}
+
+/// Which tenant to talk to.
+#[derive(Debug, Args)]
+pub struct TenantArgs {
+    /// The tenant's URL (default: `$ATLAN_BASE_URL`).
+    #[arg(
+        long,
+        value_name = "URL",
+        help = "The tenant's URL, e.g. https://acme.atlan.com [default: $ATLAN_BASE_URL]"
+    )]
+    pub base_url: Option<String>,
+
+    /// A file holding the API token (default: the token in `$ATLAN_API_KEY`).
+    #[arg(
+        long,
+        value_name = "FILE",
+        help = "A file holding the API token [default: the token in $ATLAN_API_KEY]"
+    )]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Run against an in-process sandbox seeded with samples/tenant.json instead of a tenant.
+    #[arg(long, conflicts_with_all = ["base_url", "api_key_file"])]
+    pub sandbox: bool,
+
+    /// The sandbox's tenant file (with --sandbox).
+    #[arg(long, value_name = "FILE", requires = "sandbox")]
+    pub sandbox_seed: Option<PathBuf>,
 }
 
 /// Platforms roster can emulate.
@@ -141,7 +227,7 @@ mod tests {
             "5",
         ])
         .unwrap();
-        let Command::Sandbox(args) = cli.command;
+        let Command::Sandbox(args) = cli.command else { panic!("a sandbox command") };
         assert_eq!(args.rate_limit, Some(PerMinute(400)));
         assert_eq!(args.fault_rate, Some(0.1));
         assert_eq!(args.generate.unwrap().users, 5);

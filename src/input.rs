@@ -156,6 +156,8 @@ pub struct InputFile {
     pub rows: Vec<RawRow>,
     /// The delimiter used.
     pub delimiter: u8,
+    /// Whether the file started with a UTF-8 BOM (results then do too, for Excel).
+    pub bom: bool,
 }
 
 impl InputFile {
@@ -168,6 +170,7 @@ impl InputFile {
 
     /// Splits file contents already in memory.
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<InputFile, InputError> {
+        let bom = bytes.starts_with(b"\xEF\xBB\xBF");
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         if let Err(error) = std::str::from_utf8(bytes) {
             let line = bytes[..error.valid_up_to()].split(|b| *b == b'\n').count();
@@ -204,7 +207,7 @@ impl InputFile {
             cells.truncate(headers.len());
             rows.push(RawRow { line, cells, width });
         }
-        Ok(InputFile { path: path.to_owned(), headers, known, carried, rows, delimiter })
+        Ok(InputFile { path: path.to_owned(), headers, known, carried, rows, delimiter, bom })
     }
 
     /// A row's cell in a column roster reads: trimmed, and `None` when the column is absent
@@ -219,6 +222,14 @@ impl InputFile {
     #[must_use]
     pub fn header(&self, column: Column) -> &str {
         self.index(column).map_or(column.name(), |i| self.headers[i].as_str())
+    }
+
+    /// The columns a results file repeats: all but those of an earlier run's results.
+    #[must_use]
+    pub fn kept_columns(&self) -> Vec<usize> {
+        (0..self.headers.len())
+            .filter(|i| !RESULT_COLUMNS.contains(&normalize(&self.headers[*i]).as_str()))
+            .collect()
     }
 
     /// Whether the file has the column.

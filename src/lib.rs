@@ -5,8 +5,11 @@
 //! platform's API, used to rehearse migrations and by every test of the client.
 
 pub mod cli;
+mod commands;
+pub mod execution;
 pub mod input;
 pub mod model;
+pub mod outcome;
 pub mod output;
 pub mod plan;
 pub mod providers;
@@ -21,20 +24,23 @@ use std::process::ExitCode;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-use anyhow::Context;
-
-use cli::{Cli, Command, SandboxArgs};
-use sandbox::Sandbox;
-use settings::{ATLAN_API_KEY_ENV, SandboxSettings};
+use cli::{Cli, Command};
+use settings::{ImportSettings, SandboxSettings};
 
 /// Exit codes, as documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Exit {
-    /// Everything worked.
+    /// Every row ok, unchanged or skipped.
     Success = 0,
-    /// A usage error or unreadable input.
+    /// Some row invalid, failed or not attempted.
+    Failures = 1,
+    /// A usage error, or an input that can't be read.
     Usage = 2,
+    /// The tenant could not be reached or refused the token before any row ran.
+    Unreachable = 3,
+    /// Interrupted (Ctrl-C).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -45,17 +51,25 @@ impl From<Exit> for ExitCode {
 
 /// Runs a parsed command line to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let env = |name: &str| std::env::var(name).ok();
     match cli.command {
-        Command::Sandbox(args) => run_sandbox(&args).await,
+        Command::Validate(args) => commands::validate(&args.file),
+        Command::Import(args) => {
+            let settings = ImportSettings::from_cli(
+                &args,
+                env(providers::atlan::BASE_URL_ENV),
+                env(providers::atlan::API_KEY_ENV),
+            )?;
+            commands::import(&settings).await
+        }
+        Command::Sandbox(args) => {
+            commands::sandbox(&SandboxSettings::from_cli(&args, env(providers::atlan::API_KEY_ENV))).await
+        }
     }
 }
 
-async fn run_sandbox(args: &SandboxArgs) -> anyhow::Result<Exit> {
-    let settings = SandboxSettings::from_cli(args, std::env::var(ATLAN_API_KEY_ENV).ok());
-    let seed = settings.tenant.load()?;
-    let sandbox = Sandbox::bind(settings.listen, seed.clone(), settings.options.clone()).await?;
-    output::sandbox_banner(&sandbox, &settings, &seed);
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
-    sandbox.stop().await;
-    Ok(Exit::Success)
+/// The exit code for a fatal error: 3 when the tenant could not be reached or read, else 2.
+#[must_use]
+pub fn exit_code(error: &anyhow::Error) -> Exit {
+    commands::exit_code(error)
 }

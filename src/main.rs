@@ -19,5 +19,5 @@ fn main() -> ExitCode {
 #[expect(clippy::print_stderr, reason = "the one place fatal errors are printed")]
 fn fail(error: &anyhow::Error) -> ExitCode {
     eprintln!("error: {error:#}");
-    roster::Exit::Usage.into()
+    roster::exit_code(error).into()
 }

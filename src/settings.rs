@@ -1,14 +1,190 @@
 //! Turns the command line and the environment into validated settings: defaults, env
 //! variables and cross-flag rules live here and nowhere else.
 
-use std::path::PathBuf;
+use std::net::IpAddr;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::SandboxArgs;
+use crate::cli::{ImportArgs, SandboxArgs, TenantArgs};
+use crate::output::results;
+use crate::providers::Secret;
+use crate::providers::atlan::{API_KEY_ENV, BASE_URL_ENV, DEFAULT_RATE_PER_MINUTE};
 use crate::sandbox::{FaultOptions, GenerateSpec, RateLimit, SandboxOptions, Seed, SeedError};
 
-/// Env variable the official SDKs read the API token from.
-pub const ATLAN_API_KEY_ENV: &str = "ATLAN_API_KEY";
+/// The sandbox tenant `--sandbox` uses when no `--sandbox-seed` is given.
+pub const SAMPLE_SEED: &str = "samples/tenant.json";
+
+/// A command line that can't be carried out; each says what to do instead.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// No tenant URL.
+    #[error(
+        "no tenant given: set {BASE_URL_ENV} and {API_KEY_ENV} (or pass --base-url and --api-key-file), or add --sandbox to rehearse against the sample tenant"
+    )]
+    NoTenant,
+    /// No token.
+    #[error("no API token: set {API_KEY_ENV}, or pass --api-key-file FILE")]
+    NoToken,
+    /// The token file can't be read.
+    #[error("cannot read the API token from {path}: {source}")]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The URL doesn't parse.
+    #[error("{url:?} is not a URL: {problem} (e.g. https://acme.atlan.com)")]
+    BadUrl {
+        /// As given.
+        url: String,
+        /// What the parser said.
+        problem: String,
+    },
+    /// Plain http to somewhere other than this machine.
+    #[error(
+        "refusing to send the API token over plain http to {host}: use https (plain http is allowed only to this machine, e.g. a sandbox)"
+    )]
+    InsecureUrl {
+        /// The host.
+        host: String,
+    },
+    /// `--sandbox` without a seed to use.
+    #[error("no sandbox tenant at {0}: run from roster's directory, or pass --sandbox-seed FILE")]
+    NoSandboxSeed(PathBuf),
+}
+
+/// Where an import's tenant is.
+#[derive(Debug, Clone)]
+pub enum TenantSettings {
+    /// A real (or separately running sandbox) tenant.
+    Remote {
+        /// Its base URL, checked.
+        base_url: String,
+        /// Its API token.
+        token: Secret,
+    },
+    /// An in-process sandbox seeded from this file.
+    Sandbox {
+        /// The seed.
+        seed: PathBuf,
+    },
+}
+
+impl TenantSettings {
+    /// Resolves `--base-url`/`$ATLAN_BASE_URL`, `--api-key-file`/`$ATLAN_API_KEY` and `--sandbox`.
+    pub fn from_cli(
+        args: &TenantArgs,
+        env_url: Option<String>,
+        env_key: Option<String>,
+    ) -> Result<TenantSettings, SettingsError> {
+        if args.sandbox {
+            let seed = args.sandbox_seed.clone().unwrap_or_else(|| PathBuf::from(SAMPLE_SEED));
+            if !seed.exists() {
+                return Err(SettingsError::NoSandboxSeed(seed));
+            }
+            return Ok(TenantSettings::Sandbox { seed });
+        }
+        let base_url = args
+            .base_url
+            .clone()
+            .or(env_url)
+            .filter(|u| !u.trim().is_empty())
+            .ok_or(SettingsError::NoTenant)?;
+        let base_url = checked_url(base_url.trim())?;
+        let token = match &args.api_key_file {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|source| SettingsError::TokenFile { path: path.clone(), source })?
+                .trim()
+                .to_string(),
+            None => env_key.unwrap_or_default().trim().to_string(),
+        };
+        if token.is_empty() {
+            return Err(SettingsError::NoToken);
+        }
+        Ok(TenantSettings::Remote { base_url, token: Secret::new(token) })
+    }
+}
+
+/// Accepts https anywhere and http only to this machine, where no token can be overheard.
+fn checked_url(url: &str) -> Result<String, SettingsError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| SettingsError::BadUrl { url: url.into(), problem: e.to_string() })?;
+    let host = parsed.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
+    match parsed.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                return Err(SettingsError::InsecureUrl { host });
+            }
+        }
+        other => {
+            return Err(SettingsError::BadUrl {
+                url: url.into(),
+                problem: format!("the scheme {other} is not http or https"),
+            });
+        }
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+/// Everything `roster import` needs.
+#[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools, reason = "independent switches of the command line")]
+pub struct ImportSettings {
+    /// The assignments file.
+    pub input: PathBuf,
+    /// Where results go.
+    pub results: PathBuf,
+    /// An earlier results file to resume from.
+    pub resume: Option<PathBuf>,
+    /// The tenant.
+    pub tenant: TenantSettings,
+    /// Calls in flight at once.
+    pub concurrency: NonZeroUsize,
+    /// The request budget a minute.
+    pub rate: NonZeroU32,
+    /// Read only.
+    pub dry_run: bool,
+    /// Send valid rows despite invalid ones.
+    pub skip_invalid: bool,
+    /// Removals confirmed.
+    pub yes: bool,
+    /// No progress or summary.
+    pub quiet: bool,
+}
+
+impl ImportSettings {
+    /// Resolves `roster import`'s flags and environment.
+    pub fn from_cli(
+        args: &ImportArgs,
+        env_url: Option<String>,
+        env_key: Option<String>,
+    ) -> Result<ImportSettings, SettingsError> {
+        let default_rate = NonZeroU32::new(DEFAULT_RATE_PER_MINUTE).expect("non-zero");
+        Ok(ImportSettings {
+            input: args.file.clone(),
+            results: args.results.clone().unwrap_or_else(|| results::default_path(&args.file)),
+            resume: args.resume.clone(),
+            tenant: TenantSettings::from_cli(&args.tenant, env_url, env_key)?,
+            concurrency: args.concurrency,
+            rate: args.rate.and_then(|r| NonZeroU32::new(r.0)).unwrap_or(default_rate),
+            dry_run: args.dry_run,
+            skip_invalid: args.skip_invalid,
+            yes: args.yes,
+            quiet: args.quiet,
+        })
+    }
+
+    /// The input's name for messages.
+    #[must_use]
+    pub fn input_name(&self) -> &Path {
+        &self.input
+    }
+}
 
 /// Where the sandbox's first tenant comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,9 +271,52 @@ mod tests {
     use crate::cli::{Cli, Command};
     use clap::Parser;
 
+    fn import(args: &[&str], url: Option<&str>, key: Option<&str>) -> Result<ImportSettings, SettingsError> {
+        let cli = Cli::try_parse_from(["roster", "import", "in.csv"].iter().chain(args)).unwrap();
+        let Command::Import(args) = cli.command else { panic!("an import command") };
+        ImportSettings::from_cli(&args, url.map(String::from), key.map(String::from))
+    }
+
+    #[test]
+    fn the_tenant_comes_from_flags_or_the_sdk_environment() {
+        let settings = import(&[], Some("https://acme.atlan.com/"), Some(" token\n")).unwrap();
+        let TenantSettings::Remote { base_url, token } = settings.tenant else { panic!("a remote tenant") };
+        assert_eq!((base_url.as_str(), token.expose()), ("https://acme.atlan.com", "token"));
+        assert_eq!(settings.results, Path::new("in.results.csv"));
+        assert_eq!(settings.rate.get(), 400);
+        assert!(matches!(import(&[], None, Some("t")), Err(SettingsError::NoTenant)));
+        assert!(matches!(import(&[], Some("https://a.io"), None), Err(SettingsError::NoToken)));
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, "from-file\n").unwrap();
+        let settings = import(
+            &["--base-url", "https://b.io", "--api-key-file", key_file.to_str().unwrap()],
+            None,
+            Some("env"),
+        )
+        .unwrap();
+        let TenantSettings::Remote { token, .. } = settings.tenant else { panic!("a remote tenant") };
+        assert_eq!(token.expose(), "from-file");
+        assert!(!format!("{token:?}").contains("from-file"), "a token never shows in Debug output");
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_to_this_machine() {
+        assert!(matches!(
+            import(&[], Some("http://acme.atlan.com"), Some("t")),
+            Err(SettingsError::InsecureUrl { .. })
+        ));
+        for local in ["http://127.0.0.1:8080", "http://localhost:9", "http://[::1]:80"] {
+            assert!(import(&[], Some(local), Some("t")).is_ok(), "{local}");
+        }
+        assert!(matches!(import(&[], Some("ftp://x.io"), Some("t")), Err(SettingsError::BadUrl { .. })));
+        let error = import(&[], Some("http://10.0.0.5"), Some("secret-token")).unwrap_err().to_string();
+        assert!(!error.contains("secret-token"));
+    }
+
     fn settings(args: &[&str], env_key: Option<&str>) -> SandboxSettings {
         let cli = Cli::try_parse_from(["roster", "sandbox"].iter().chain(args)).unwrap();
-        let Command::Sandbox(args) = cli.command;
+        let Command::Sandbox(args) = cli.command else { panic!("a sandbox command") };
         SandboxSettings::from_cli(&args, env_key.map(String::from))
     }
 

@@ -1,0 +1,259 @@
+//! The subcommands, each wiring settings to the modules that do the work: read, validate,
+//! read the tenant, plan, then apply (or preview, or hold back), recording every row.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::Exit;
+use crate::execution;
+use crate::input::InputFile;
+use crate::outcome::{RowResult, Status, Tally};
+use crate::output::progress::Progress;
+use crate::output::results::{Earlier, ResultsWriter};
+use crate::output::{self, RunReport};
+use crate::plan::{self, Disposition, Effect, Needs, Plan};
+use crate::providers::atlan::Atlan;
+use crate::providers::http::RetryPolicy;
+use crate::providers::{Provider, ProviderError, Secret};
+use crate::sandbox::{Sandbox, SandboxOptions, Seed};
+use crate::settings::{ImportSettings, SandboxSettings, TenantSettings};
+use crate::validation::{self, Verdict};
+
+/// `roster validate FILE`: every row checked offline; nothing is written anywhere.
+pub(crate) fn validate(path: &std::path::Path) -> anyhow::Result<Exit> {
+    let input = InputFile::read(path)?;
+    let checked = validation::validate(&input);
+    output::validation_report(&input, &checked);
+    let invalid = checked.iter().any(|c| matches!(c.verdict, Verdict::Invalid(_)));
+    Ok(if invalid { Exit::Failures } else { Exit::Success })
+}
+
+/// `roster sandbox`: serves until Ctrl-C.
+pub(crate) async fn sandbox(settings: &SandboxSettings) -> anyhow::Result<Exit> {
+    let seed = settings.tenant.load()?;
+    let sandbox = Sandbox::bind(settings.listen, seed.clone(), settings.options.clone()).await?;
+    output::sandbox_banner(&sandbox, settings, &seed);
+    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    sandbox.stop().await;
+    Ok(Exit::Success)
+}
+
+/// `roster import FILE`.
+pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
+    let started = Instant::now();
+    let input = InputFile::read(&settings.input)?;
+    let earlier = settings.resume.as_deref().map(|path| Earlier::read(path, &input)).transpose()?;
+    let mut results = ResultsWriter::create(&settings.results, &input)?;
+    let mut progress = Progress::new(input.rows.len() as u64, settings.quiet);
+    let carried = carry_earlier(earlier.as_ref(), &mut results, &mut progress)?;
+    let checked: Vec<_> =
+        validation::validate(&input).into_iter().filter(|c| !carried.contains_key(&c.line)).collect();
+
+    // Ctrl-C: stop dispatching, let calls in flight finish, record the rest.
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_interrupt.cancel();
+        }
+    });
+
+    let (provider, sandbox) = connect(&settings.tenant, settings).await?;
+    let needs = Needs::of(&checked);
+    let directory = tokio::select! {
+        directory = provider.snapshot(&needs) => Some(directory),
+        () = cancel.cancelled() => None,
+    };
+    let plan = match directory {
+        Some(Ok(directory)) => plan::plan(&checked, &directory),
+        Some(Err(error)) => {
+            let reason = format!("not attempted: {error}");
+            record_unreached(&checked, &reason, &mut results, &mut progress)?;
+            finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &[])?;
+            return Err(error.into());
+        }
+        None => {
+            let reason = "not attempted: the run was interrupted; rerun with --resume";
+            record_unreached(&checked, reason, &mut results, &mut progress)?;
+            finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &[])?;
+            return Ok(Exit::Interrupted);
+        }
+    };
+    let calls = provider.batch(&plan.effects);
+    let invalid = plan.rows.iter().filter(|r| matches!(r.disposition, Disposition::Invalid(_))).count();
+    let notes = notes_for(&plan, invalid, settings);
+
+    // A dry run shows what the valid rows would do even when others are invalid.
+    if settings.dry_run {
+        execution::preview::<Atlan>(&plan, &calls, &mut results, &mut progress)?;
+    } else if invalid > 0 && !settings.skip_invalid {
+        let reason = format!(
+            "not sent: {invalid} row(s) of this file are invalid; fix them, or rerun with --skip-invalid to send the valid rows"
+        );
+        execution::hold(&plan, Status::Skipped, &reason, &mut results, &mut progress)?;
+    } else if !confirmed(&plan, settings) {
+        let reason = "not sent: removals and deletions need confirmation; rerun with --yes (see them first with --dry-run)";
+        execution::hold(&plan, Status::Skipped, reason, &mut results, &mut progress)?;
+        finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &notes)?;
+        anyhow::bail!("{}; nothing was sent. Rerun with --yes to confirm", destructive_summary(&plan));
+    } else {
+        execution::apply(
+            &provider,
+            &plan,
+            &calls,
+            settings.concurrency.get(),
+            &mut results,
+            &mut progress,
+            &cancel,
+        )
+        .await?;
+    }
+    let tally = finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &notes)?;
+    Ok(if cancel.is_cancelled() {
+        Exit::Interrupted
+    } else if tally.has_problems() {
+        Exit::Failures
+    } else {
+        Exit::Success
+    })
+}
+
+/// Rows an earlier run finished are written as they were and not planned again.
+fn carry_earlier(
+    earlier: Option<&Earlier>,
+    results: &mut ResultsWriter,
+    progress: &mut Progress,
+) -> anyhow::Result<HashMap<u64, Status>> {
+    let mut carried = HashMap::new();
+    let Some(earlier) = earlier else { return Ok(carried) };
+    let mut done: Vec<_> = earlier.rows.iter().filter(|(_, (status, _))| status.is_done()).collect();
+    done.sort_by_key(|(line, _)| **line);
+    for (line, (status, detail)) in done {
+        let detail = if detail.ends_with("(earlier run)") {
+            detail.clone()
+        } else {
+            format!("{detail} (earlier run)")
+        };
+        progress.row(*status);
+        results.write(RowResult::new(*line, *status, detail))?;
+        carried.insert(*line, *status);
+    }
+    Ok(carried)
+}
+
+/// The tenant could not be read (or the run was interrupted first): invalid rows are still
+/// reported as invalid, and every other row as not attempted.
+fn record_unreached(
+    checked: &[validation::Checked],
+    reason: &str,
+    results: &mut ResultsWriter,
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
+    for row in checked {
+        let result = match &row.verdict {
+            Verdict::Invalid(error) => RowResult::new(row.line, Status::Invalid, error.to_string()),
+            Verdict::Empty => RowResult::new(row.line, Status::Skipped, "empty row"),
+            _ => RowResult::new(row.line, Status::NotAttempted, reason),
+        };
+        progress.row(result.status);
+        results.write(result)?;
+    }
+    Ok(())
+}
+
+/// Starts the in-process sandbox if asked, and builds the Atlan client.
+async fn connect(
+    tenant: &TenantSettings,
+    settings: &ImportSettings,
+) -> anyhow::Result<(Atlan, Option<Sandbox>)> {
+    let (base_url, token, sandbox) = match tenant {
+        TenantSettings::Remote { base_url, token } => (base_url.clone(), token.clone(), None),
+        TenantSettings::Sandbox { seed } => {
+            let seed = Seed::load(seed)?;
+            let key = format!("in-process-{}", uuid::Uuid::new_v4().simple());
+            let sandbox = Sandbox::start(seed, SandboxOptions::new(key.clone())).await?;
+            (sandbox.base_url(), Secret::new(key), Some(sandbox))
+        }
+    };
+    let provider = Atlan::new(&base_url, &token, settings.rate, RetryPolicy::default())?;
+    Ok((provider, sandbox))
+}
+
+fn destructive_counts(plan: &Plan) -> (usize, usize) {
+    let removals = plan.effects.iter().filter(|e| matches!(e, Effect::Leave { .. })).count();
+    let deletions = plan.effects.iter().filter(|e| matches!(e, Effect::DeleteGroup { .. })).count();
+    (removals, deletions)
+}
+
+fn destructive_summary(plan: &Plan) -> String {
+    let (removals, deletions) = destructive_counts(plan);
+    format!("this import would remove {removals} membership(s) and delete {deletions} group(s)")
+}
+
+/// Removals and deletions go ahead with `--yes`, or when a person at a terminal says so
+/// after seeing the counts.
+fn confirmed(plan: &Plan, settings: &ImportSettings) -> bool {
+    let (removals, deletions) = destructive_counts(plan);
+    if removals + deletions == 0 || settings.yes {
+        return true;
+    }
+    let others = plan.effects.len() - removals - deletions;
+    let question = format!("{} (and make {others} other change(s)). Continue?", destructive_summary(plan));
+    output::confirm(&question)
+}
+
+fn notes_for(plan: &Plan, invalid: usize, settings: &ImportSettings) -> Vec<String> {
+    let mut notes = Vec::new();
+    if invalid > 0 && settings.skip_invalid {
+        notes.push(format!("{invalid} invalid row(s) were not sent (--skip-invalid)"));
+    }
+    if settings.dry_run && !plan.effects.is_empty() {
+        notes.push("dry run: nothing was changed".into());
+    }
+    notes
+}
+
+fn finish<P: Provider>(
+    results: ResultsWriter,
+    progress: &Progress,
+    settings: &ImportSettings,
+    provider: &P,
+    started: Instant,
+    sandbox: Option<&Sandbox>,
+    notes: &[String],
+) -> anyhow::Result<Tally> {
+    progress.finish();
+    let path = results.path().to_owned();
+    let rows = results.finish()?;
+    let mut tally = Tally::default();
+    for result in rows.values() {
+        tally.add(result.status);
+    }
+    if !settings.quiet {
+        let failures: Vec<&RowResult> = rows.values().filter(|r| r.status.is_problem()).collect();
+        output::run_report(&RunReport {
+            input: &settings.input,
+            results: &path,
+            tally: &tally,
+            problems: &failures,
+            budget: provider.budget().stats(),
+            elapsed: started.elapsed(),
+            sandbox: sandbox.is_some(),
+            notes,
+        });
+    }
+    Ok(tally)
+}
+
+/// Fatal errors are `ProviderError` when the tenant could not be reached or read.
+#[must_use]
+pub(crate) fn exit_code(error: &anyhow::Error) -> Exit {
+    if error.chain().any(|cause| cause.downcast_ref::<ProviderError>().is_some()) {
+        Exit::Unreachable
+    } else {
+        Exit::Usage
+    }
+}

@@ -1,0 +1,145 @@
+//! What roster prints for people and writes for records: messages go to stderr, data to
+//! stdout or files. The only module that prints.
+
+pub mod progress;
+pub mod results;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::input::InputFile;
+use crate::outcome::{RowResult, Status, Tally};
+use crate::providers::http::BudgetStats;
+use crate::sandbox::{Sandbox, Seed};
+use crate::settings::SandboxSettings;
+use crate::validation::{Checked, Verdict};
+
+/// Problems listed one per line before a summary; the results file has all of them.
+const PROBLEMS_SHOWN: usize = 20;
+
+/// Tells the user where the sandbox is and how to point a client at it.
+#[expect(clippy::print_stdout, reason = "the banner is the sandbox command's output")]
+pub fn sandbox_banner(sandbox: &Sandbox, settings: &SandboxSettings, seed: &Seed) {
+    let roles = seed.roles.as_ref().map_or(3, Vec::len);
+    println!("roster sandbox (atlan) listening on {}", sandbox.base_url());
+    println!();
+    println!("  export ATLAN_BASE_URL={}", sandbox.base_url());
+    // The sandbox's own key: the user needs it to connect, and it guards nothing real.
+    println!("  export ATLAN_API_KEY={}", sandbox.api_key());
+    println!();
+    println!(
+        "tenant: {} users, {} groups, {roles} roles, from {}",
+        seed.users.len(),
+        seed.groups.len(),
+        settings.tenant
+    );
+    if let Some(state) = &settings.options.state_file {
+        println!("state:  every change is saved to {}", state.display());
+    }
+    println!(
+        "inspect: {0}/_sandbox/stats  {0}/_sandbox/state  (POST {0}/_sandbox/reset)",
+        sandbox.base_url()
+    );
+    println!("Press Ctrl-C to stop.");
+}
+
+/// What `roster validate` prints: each invalid row as `FILE:LINE: problem; fix`, then counts.
+#[expect(clippy::print_stderr, reason = "the report is the validate command's output")]
+pub fn validation_report(input: &InputFile, checked: &[Checked]) {
+    let path = input.path.display();
+    let (mut valid, mut invalid, mut duplicates, mut empty) = (0, 0, 0, 0);
+    for row in checked {
+        match &row.verdict {
+            Verdict::Valid(_) => valid += 1,
+            Verdict::Duplicate { of, .. } => {
+                duplicates += 1;
+                eprintln!("{path}:{}: note: same as line {of}; it will be sent once", row.line);
+            }
+            Verdict::Invalid(error) => {
+                invalid += 1;
+                eprintln!("{path}:{}: {error}", row.line);
+            }
+            Verdict::Empty => empty += 1,
+        }
+    }
+    eprintln!(
+        "{path}: {} rows: {valid} valid, {invalid} invalid, {duplicates} duplicate, {empty} empty",
+        checked.len()
+    );
+    if invalid == 0 {
+        eprintln!(
+            "No problems found offline; `roster import --dry-run` also checks users and groups against the tenant."
+        );
+    }
+}
+
+/// Asks a yes/no question on the terminal; `false` when there is no one to ask.
+#[expect(clippy::print_stderr, reason = "the question is asked on stderr")]
+#[must_use]
+pub fn confirm(question: &str) -> bool {
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return false;
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// The end of an import, for the summary.
+#[derive(Debug)]
+pub struct RunReport<'a> {
+    /// The input file.
+    pub input: &'a Path,
+    /// The results file.
+    pub results: &'a Path,
+    /// Rows by status.
+    pub tally: &'a Tally,
+    /// Rows invalid, failed or not attempted.
+    pub problems: &'a [&'a RowResult],
+    /// Calls made.
+    pub budget: BudgetStats,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// Whether it ran against an in-process sandbox.
+    pub sandbox: bool,
+    /// Extra lines worth saying.
+    pub notes: &'a [String],
+}
+
+/// The one-screen summary after an import.
+#[expect(clippy::print_stderr, reason = "the summary goes to stderr")]
+pub fn run_report(report: &RunReport<'_>) {
+    let input = report.input.display();
+    for problem in report.problems.iter().take(PROBLEMS_SHOWN) {
+        eprintln!("{input}:{}: {}: {}", problem.line, problem.status, problem.detail);
+    }
+    if report.problems.len() > PROBLEMS_SHOWN {
+        eprintln!("... and {} more (see the results file)", report.problems.len() - PROBLEMS_SHOWN);
+    }
+    let counts: Vec<String> = Status::ALL
+        .iter()
+        .filter(|s| report.tally.count(**s) > 0)
+        .map(|s| format!("{} {s}", report.tally.count(*s)))
+        .collect();
+    eprintln!("{input}: {} rows: {}", report.tally.total(), counts.join(", "));
+    let budget = &report.budget;
+    eprintln!(
+        "{} API calls in {:.1}s ({} answered 429, {} retried after errors)",
+        budget.requests,
+        report.elapsed.as_secs_f64(),
+        budget.rate_limited,
+        budget.retries
+    );
+    for note in report.notes {
+        eprintln!("{note}");
+    }
+    if report.sandbox {
+        eprintln!("(against an in-process sandbox: its changes end with this run)");
+    }
+    eprintln!("results: {}", report.results.display());
+}
