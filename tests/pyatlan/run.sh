@@ -11,16 +11,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import pyatlan" 2>/de
 fi
 
 cargo build --quiet --locked
-out=$(mktemp)
-target/debug/roster sandbox --seed samples/tenant.json --listen 127.0.0.1:0 --api-key pyatlan-test-key >"$out" &
-sandbox=$!
-trap 'kill $sandbox 2>/dev/null || true; rm -f "$out"' EXIT
-for _ in $(seq 100); do
-  grep -q "listening on" "$out" && break
-  sleep 0.1
-done
-base_url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$out" | head -n 1)
-[ -n "$base_url" ] || { echo "the sandbox did not start:"; cat "$out"; exit 1; }
+source tests/lib/sandbox.sh
+start_sandbox target/debug/roster --seed samples/tenant.json --api-key pyatlan-test-key
 
 # No proxy variables: pyatlan would send loopback traffic through them.
 env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy \

@@ -5,16 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 cargo build --quiet --locked
-out=$(mktemp)
-target/debug/roster sandbox --seed samples/tenant.json --listen 127.0.0.1:0 --api-key readme-key >"$out" &
-sandbox=$!
-trap 'kill $sandbox 2>/dev/null || true; rm -f "$out"' EXIT
-for _ in $(seq 100); do
-  grep -q "listening on" "$out" && break
-  sleep 0.1
-done
-base_url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$out" | head -n 1)
-[ -n "$base_url" ] || { echo "the sandbox did not start:"; cat "$out"; exit 1; }
+source tests/lib/sandbox.sh
+start_sandbox target/debug/roster --seed samples/tenant.json --api-key readme-key
 
 examples=$(sed -n '/<!-- sandbox-examples -->/,/<!-- \/sandbox-examples -->/p' README.md | sed '/^<!--/d; /^```/d')
 [ -n "$examples" ] || { echo "README.md has no sandbox-examples block"; exit 1; }
