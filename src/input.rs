@@ -73,12 +73,13 @@ pub const RESULT_COLUMNS: [&str; 8] =
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The file can't be opened or read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error, shown in the message (not named `source`: the error
+        /// chain would print it twice).
+        error: std::io::Error,
     },
     /// Not UTF-8.
     #[error(
@@ -163,8 +164,7 @@ pub struct InputFile {
 impl InputFile {
     /// Reads and splits a file; see the module docs for what is accepted.
     pub fn read(path: &Path) -> Result<InputFile, InputError> {
-        let bytes =
-            std::fs::read(path).map_err(|source| InputError::Read { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|error| InputError::Read { path: path.to_owned(), error })?;
         InputFile::parse(path, &bytes)
     }
 

@@ -27,12 +27,13 @@ pub enum SettingsError {
     #[error("no API token: set {API_KEY_ENV}, or pass --api-key-file FILE")]
     NoToken,
     /// The token file can't be read.
-    #[error("cannot read the API token from {path}: {source}")]
+    #[error("cannot read the API token from {path}: {error}")]
     TokenFile {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error, shown in the message (not named `source`: the error
+        /// chain would print it twice).
+        error: std::io::Error,
     },
     /// The URL doesn't parse.
     #[error("{url:?} is not a URL: {problem} (e.g. https://acme.atlan.com)")]
@@ -95,7 +96,7 @@ impl TenantSettings {
         let base_url = checked_url(base_url.trim())?;
         let token = match &args.api_key_file {
             Some(path) => std::fs::read_to_string(path)
-                .map_err(|source| SettingsError::TokenFile { path: path.clone(), source })?
+                .map_err(|error| SettingsError::TokenFile { path: path.clone(), error })?
                 .trim()
                 .to_string(),
             None => env_key.unwrap_or_default().trim().to_string(),

@@ -17,12 +17,13 @@ use crate::outcome::{RowResult, Status};
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
     /// Writing failed.
-    #[error("cannot write the results file {path}: {source} (choose another place with --results)")]
+    #[error("cannot write the results file {path}: {error} (choose another place with --results)")]
     Write {
         /// The file.
         path: PathBuf,
-        /// The OS or CSV error.
-        source: std::io::Error,
+        /// The OS or CSV error, shown in the message (not named `source`: the error
+        /// chain would print it twice).
+        error: std::io::Error,
     },
     /// An earlier results file (for `--resume`) can't be used.
     #[error("cannot resume from {path}: {problem}")]
@@ -139,11 +140,11 @@ fn open(path: &Path, bom: bool) -> Result<File, ResultsError> {
 }
 
 fn write_error(path: &Path, error: csv::Error) -> ResultsError {
-    let source = match error.into_kind() {
+    let cause = match error.into_kind() {
         csv::ErrorKind::Io(io) => io,
         other => std::io::Error::other(format!("{other:?}")),
     };
-    ResultsError::Write { path: path.to_owned(), source }
+    ResultsError::Write { path: path.to_owned(), error: cause }
 }
 
 /// The default results path: beside the input, `<stem>.results.csv`.

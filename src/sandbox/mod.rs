@@ -68,12 +68,13 @@ impl SandboxOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     /// The listen address is taken or not ours.
-    #[error("cannot listen on {addr}: {source} (is another sandbox running? pick another --listen)")]
+    #[error("cannot listen on {addr}: {error} (is another sandbox running? pick another --listen)")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error, shown in the message (not named `source`: the error
+        /// chain would print it twice).
+        error: std::io::Error,
     },
     /// The tenant file is unusable, or the state can't be written.
     #[error(transparent)]
@@ -149,8 +150,8 @@ impl Sandbox {
         options: SandboxOptions,
     ) -> Result<Sandbox, SandboxError> {
         seed.check().map_err(|problem| SeedError::Inconsistent { path: "the seed".into(), problem })?;
-        let listener = TcpListener::bind(addr).await.map_err(|source| SandboxError::Bind { addr, source })?;
-        let addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr, source })?;
+        let listener = TcpListener::bind(addr).await.map_err(|error| SandboxError::Bind { addr, error })?;
+        let addr = listener.local_addr().map_err(|error| SandboxError::Bind { addr, error })?;
         let shared = Arc::new(Shared {
             api_key: options.api_key,
             tenant: Mutex::new(Tenant::from_seed(seed.clone())),

@@ -134,22 +134,24 @@ fn is_false(value: &bool) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error, shown in the message (not named `source`: the error
+        /// chain would print it twice).
+        error: std::io::Error,
     },
     /// The file is not JSON of the seed's shape.
     #[error(
-        "{path} is not a valid tenant file: {source} (see \"Seeding the sandbox\" in README.md for the shape)"
+        "{path} is not a valid tenant file: {error} (see \"Seeding the sandbox\" in README.md for the shape)"
     )]
     Parse {
         /// The file.
         path: PathBuf,
-        /// What serde said, with line and column.
-        source: serde_json::Error,
+        /// What serde said, with line and column, shown in the message (not named `source`: the error
+        /// chain would print it twice).
+        error: serde_json::Error,
     },
     /// The JSON has the right shape but contradicts itself.
     #[error("{path}: {problem}")]
@@ -160,12 +162,13 @@ pub enum SeedError {
         problem: String,
     },
     /// The state could not be written.
-    #[error("cannot write the sandbox state to {path}: {source}")]
+    #[error("cannot write the sandbox state to {path}: {error}")]
     Write {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error, shown in the message (not named `source`: the error
+        /// chain would print it twice).
+        error: std::io::Error,
     },
     /// A `--generate` spec that does not parse.
     #[error("invalid --generate spec: {0}")]
@@ -176,9 +179,9 @@ impl Seed {
     /// Reads and checks a seed or state file.
     pub fn load(path: &Path) -> Result<Seed, SeedError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|source| SeedError::Read { path: path.to_owned(), source })?;
-        let seed: Seed = serde_json::from_str(&text)
-            .map_err(|source| SeedError::Parse { path: path.to_owned(), source })?;
+            .map_err(|error| SeedError::Read { path: path.to_owned(), error })?;
+        let seed: Seed =
+            serde_json::from_str(&text).map_err(|error| SeedError::Parse { path: path.to_owned(), error })?;
         seed.check().map_err(|problem| SeedError::Inconsistent { path: path.to_owned(), problem })?;
         Ok(seed)
     }
@@ -186,7 +189,7 @@ impl Seed {
     /// Writes the tenant to `path` atomically: a temporary file beside it, synced, then
     /// renamed over it, so a sandbox killed mid-write leaves the previous state intact.
     pub fn save_atomically(&self, path: &Path) -> Result<(), SeedError> {
-        let write_error = |source| SeedError::Write { path: path.to_owned(), source };
+        let write_error = |error| SeedError::Write { path: path.to_owned(), error };
         let json = serde_json::to_vec_pretty(self).expect("a seed always serializes");
         let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
         tmp_name.push(".tmp");
