@@ -184,7 +184,7 @@ impl InputFile {
             .from_reader(bytes);
         let malformed = |error: csv::Error| InputError::Malformed {
             path: path.to_owned(),
-            line: error.position().map_or(0, csv::Position::line),
+            line: line_of(bytes, error.position()),
             message: error.to_string(),
         };
         let mut records = reader.records();
@@ -200,7 +200,7 @@ impl InputFile {
         let mut rows = Vec::new();
         for record in records {
             let record = record.map_err(malformed)?;
-            let line = record.position().map_or(0, csv::Position::line);
+            let line = line_of(bytes, record.position());
             let mut cells: Vec<String> = record.iter().map(String::from).collect();
             let width = cells.len();
             cells.resize(headers.len().max(width), String::new());
@@ -241,6 +241,20 @@ impl InputFile {
     fn index(&self, column: Column) -> Option<usize> {
         self.known.iter().find(|(c, _)| *c == column).map(|(_, i)| *i)
     }
+}
+
+/// The line a record starts on, counted from its byte offset. (`Position::line` goes wrong
+/// with CRLF line ends, which Excel on Windows writes: the reader leaves the `\n` of each
+/// `\r\n` to the next record, BurntSushi/rust-csv#395.)
+fn line_of(bytes: &[u8], position: Option<&csv::Position>) -> u64 {
+    let Some(position) = position else { return 0 };
+    let mut start = usize::try_from(position.byte()).map_or(bytes.len(), |byte| byte.min(bytes.len()));
+    // Line ends at the offset are the rest of the line before, or blank lines skipped.
+    while bytes.get(start).is_some_and(|byte| matches!(byte, b'\r' | b'\n')) {
+        start += 1;
+    }
+    // One more piece than there are line ends before the record.
+    bytes[..start].split(|byte| *byte == b'\n').count() as u64
 }
 
 /// Header comparison ignores case, surrounding space, and `-`/space versus `_`.
@@ -322,6 +336,15 @@ mod tests {
         assert_eq!(file.headers[0], "action");
         let file = parse("action\tuser\tgroup\nremove\tjdoe\tfinance\n");
         assert_eq!(file.cell(&file.rows[0], Column::Action), Some("remove"));
+    }
+
+    #[test]
+    fn line_numbers_are_physical_lines_whatever_the_line_ends() {
+        let lines = |text: &str| parse(text).rows.iter().map(|r| r.line).collect::<Vec<_>>();
+        let expected = [2, 3, 5, 7];
+        assert_eq!(lines("action,user\nadd,a\nadd,b\n\nadd,\"c\nd\"\nadd,e\n"), expected);
+        assert_eq!(lines("action,user\r\nadd,a\r\nadd,b\r\n\r\nadd,\"c\r\nd\"\r\nadd,e\r\n"), expected);
+        assert_eq!(lines("\u{feff}action,user\r\nadd,a\r\nadd,b\r\n\r\nadd,\"c\nd\"\r\nadd,e"), expected);
     }
 
     #[test]
