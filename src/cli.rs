@@ -49,8 +49,13 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Where to write the results [default: beside FILE, as <stem>.results.csv].
-    #[arg(long, value_name = "FILE")]
+    /// Where to write the results (default: beside FILE, as `<stem>.results.csv`).
+    // Explicit help: rustdoc reads a bare <stem> as an HTML tag, and clap would print backticks.
+    #[arg(
+        long,
+        value_name = "FILE",
+        help = "Where to write the results [default: beside FILE, as <stem>.results.csv]"
+    )]
     pub results: Option<PathBuf>,
 
     /// Re-run only the rows an earlier run's results file does not show as ok or unchanged.
