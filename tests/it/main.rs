@@ -1,12 +1,12 @@
 //! roster's one integration test binary (`cargo test --test it`).
 //!
-//! Every test talks real HTTP on loopback to a sandbox of its own. Modules to come, as the
-//! commands land: `import` (rows, statuses, calls that reached the sandbox), `export`
-//! (export, edit, import round trip), `validate` (one case per rule) and `cli` (flags, exit
-//! codes, `--help`).
+//! Every test talks real HTTP on loopback to a sandbox of its own; the command tests run the
+//! real `roster` binary against it. A module to come: `export` (export, edit, import round
+//! trip).
 
 /// The harness: `TestSandbox` (in-process sandbox on `127.0.0.1:0` plus a client), the
-/// sample tenant's GUIDs, and a guard for `roster` processes.
+/// sample tenant's GUIDs, a guard for `roster sandbox` processes, and `Workspace` /
+/// `RosterRun` to run `roster import` and `roster validate` and read their results files.
 mod common;
 
 /// The Atlan sandbox's contract as clients see it: every endpoint, paging, filters,
@@ -16,3 +16,7 @@ mod sandbox;
 /// The Atlan sandbox when things go wrong: rate limit and lockout, seeded fault
 /// injection, and state surviving a restart (in-process and a SIGKILLed `roster`).
 mod sandbox_limits;
+
+/// The command line as a user meets it: `--help`, usage errors, exit codes, tenant and
+/// token from flags or env, plain http refused except to loopback, the token never shown.
+mod cli;

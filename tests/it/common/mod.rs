@@ -1,17 +1,20 @@
 //! The harness every integration test shares: a sandbox started in-process on
 //! `127.0.0.1:0` (fresh per test), an HTTP client that talks to it over real loopback, the
-//! sample tenant's GUIDs, and a guard around the `roster` binary for tests that run it.
+//! sample tenant's GUIDs, a guard around `roster sandbox` processes, and [`Workspace`] /
+//! [`RosterRun`] to run `roster import` and `roster validate` as a user would (a temp dir,
+//! an empty environment, no terminal) and read back exit code, output and results file.
 //!
-//! Every request goes through [`Api`], which counts what it sent: a [`TestSandbox`] that
-//! was never called fails its test, because a test that never reached the server proves
-//! nothing (STYLE.md practice 12).
+//! A [`TestSandbox`] that no request reached, from the test's own [`Api`] or from a
+//! `roster` process, fails its test, because a test that never reached the server proves
+//! nothing (STYLE.md practice 12); a test that means to send nothing says so with
+//! [`TestSandbox::assert_untouched`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -188,6 +191,8 @@ pub(crate) async fn json_of(response: reqwest::Response) -> (StatusCode, Value) 
 pub(crate) struct TestSandbox {
     sandbox: Option<Sandbox>,
     api: Api,
+    /// Set by [`TestSandbox::assert_untouched`]: the test checked that no one called it.
+    untouched: bool,
 }
 
 impl TestSandbox {
@@ -205,7 +210,7 @@ impl TestSandbox {
     pub(crate) async fn with_options(seed: Seed, options: SandboxOptions) -> TestSandbox {
         let sandbox = Sandbox::start(seed, options).await.expect("the sandbox starts on 127.0.0.1:0");
         let api = Api::new(&sandbox.base_url(), sandbox.api_key());
-        TestSandbox { sandbox: Some(sandbox), api }
+        TestSandbox { sandbox: Some(sandbox), api, untouched: false }
     }
 
     fn sandbox(&self) -> &Sandbox {
@@ -220,6 +225,19 @@ impl TestSandbox {
     /// The tenant now, in the seed's shape.
     pub(crate) fn state(&self) -> Seed {
         self.sandbox().state()
+    }
+
+    /// The URL a `roster` process is given with `--base-url`.
+    pub(crate) fn base_url(&self) -> String {
+        self.sandbox().base_url()
+    }
+
+    /// Asserts that no API request reached the sandbox (for runs that must send nothing),
+    /// which also satisfies the never-called check on drop.
+    pub(crate) fn assert_untouched(&mut self) {
+        let stats = self.stats();
+        assert_eq!(stats.requests, 0, "the sandbox was called: {stats:?}");
+        self.untouched = true;
     }
 
     /// Stops the sandbox and waits until it has.
@@ -240,9 +258,12 @@ impl Deref for TestSandbox {
 
 impl Drop for TestSandbox {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            assert!(self.api.sent() > 0, "the test never called its sandbox, so it checked nothing");
+        if std::thread::panicking() || self.untouched {
+            return;
         }
+        // Called by the test's own client, or by a `roster` process the test ran.
+        let served = self.sandbox.as_ref().map_or(0, |s| s.stats().requests);
+        assert!(self.api.sent() + served > 0, "the test never called its sandbox, so it checked nothing");
     }
 }
 
@@ -326,10 +347,10 @@ impl RosterProcess {
     }
 }
 
-fn read_all(stderr: Option<ChildStderr>) -> String {
+fn read_all(pipe: Option<impl Read>) -> String {
     let mut text = String::new();
-    if let Some(mut stderr) = stderr {
-        let _ = stderr.read_to_string(&mut text);
+    if let Some(mut pipe) = pipe {
+        let _ = pipe.read_to_string(&mut text);
     }
     text
 }
@@ -339,4 +360,350 @@ impl Drop for RosterProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+// ---- running `roster import` and `roster validate` ----
+
+/// `--rate` for test imports: one request every 10 ms, so that a run of a few dozen calls
+/// takes a moment. Pacing itself is unit-tested with governor's fake clock
+/// (`providers::http`); the tests of 429 handling give their own rate.
+pub(crate) const FAST_RATE: &str = "6000/min";
+
+/// How long one `roster` run may take before the harness kills it and fails the test: a
+/// safety net against a hang, far above what any run needs, and not a timing assertion.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// One test's files: a temp dir holding its input files, the results files `roster` writes
+/// beside them, and a file with the test sandboxes' API key. `roster` runs in it.
+#[derive(Debug)]
+pub(crate) struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub(crate) fn new() -> Workspace {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        std::fs::write(dir.path().join("api-key"), format!("{API_KEY}\n")).expect("the key file is written");
+        Workspace { dir }
+    }
+
+    /// A path inside the workspace.
+    pub(crate) fn join(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a file into the workspace and returns its path.
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.join(name);
+        std::fs::write(&path, text).expect("the file is written");
+        path
+    }
+
+    /// Copies a file of `samples/` into the workspace, so that results land beside the copy.
+    pub(crate) fn copy_sample(&self, name: &str) -> PathBuf {
+        let path = self.join(name);
+        std::fs::copy(samples_path(name), &path).expect("the sample is copied");
+        path
+    }
+
+    /// The file holding [`API_KEY`], for `--api-key-file`.
+    pub(crate) fn key_file(&self) -> PathBuf {
+        self.join("api-key")
+    }
+
+    /// `roster ARGS`, run in the workspace.
+    pub(crate) fn roster<I, S>(&self, args: I) -> RosterRun
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        RosterRun::new(self.dir.path()).args(args)
+    }
+
+    /// `roster import INPUT --base-url SANDBOX --api-key-file KEY --rate FAST_RATE`, its
+    /// results read from the default place beside INPUT.
+    pub(crate) fn import(&self, sandbox: &TestSandbox, input: &Path) -> RosterRun {
+        self.roster([OsStr::new("import"), input.as_os_str()])
+            .arg("--base-url")
+            .arg(sandbox.base_url())
+            .arg("--api-key-file")
+            .arg(self.key_file())
+            .rate(FAST_RATE)
+            .results_at(&default_results(input))
+    }
+
+    /// `text` with the workspace's path replaced by `[TMP]`, for snapshots.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        text.replace(&self.dir.path().display().to_string(), "[TMP]")
+    }
+}
+
+/// Where `roster import INPUT` writes its results without `--results`: `<stem>.results.csv`
+/// beside INPUT (spelled out here, not taken from roster's code).
+pub(crate) fn default_results(input: &Path) -> PathBuf {
+    let stem = input.file_stem().expect("a file name").to_string_lossy();
+    input.with_file_name(format!("{stem}.results.csv"))
+}
+
+/// A `roster` command line about to run: nothing of the test's environment reaches it (no
+/// `ATLAN_*`, no proxy variables), its stdin is empty and not a terminal.
+#[derive(Debug)]
+pub(crate) struct RosterRun {
+    command: Command,
+    rate: Option<String>,
+    results: Option<PathBuf>,
+}
+
+impl RosterRun {
+    fn new(dir: &Path) -> RosterRun {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
+        command
+            .env_clear()
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        RosterRun { command, rate: None, results: None }
+    }
+
+    pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> RosterRun {
+        self.command.arg(arg);
+        self
+    }
+
+    pub(crate) fn args<I, S>(mut self, args: I) -> RosterRun
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    /// Sets a variable in the child's environment only.
+    pub(crate) fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> RosterRun {
+        self.command.env(key, value);
+        self
+    }
+
+    /// `--rate RATE` instead of [`FAST_RATE`].
+    pub(crate) fn rate(mut self, rate: &str) -> RosterRun {
+        self.rate = Some(rate.into());
+        self
+    }
+
+    /// `--results PATH`, and the results are read from there.
+    pub(crate) fn results(self, path: &Path) -> RosterRun {
+        self.arg("--results").arg(path).results_at(path)
+    }
+
+    /// Where to read the results file from after the run (no flag is added).
+    pub(crate) fn results_at(mut self, path: &Path) -> RosterRun {
+        self.results = Some(path.to_owned());
+        self
+    }
+
+    /// Starts `roster` and returns at once.
+    pub(crate) fn spawn(mut self) -> RunningRoster {
+        if let Some(rate) = &self.rate {
+            self.command.arg("--rate").arg(rate);
+        }
+        let mut child = self.command.spawn().expect("roster starts");
+        // Read both pipes as the process writes, so that it never blocks on a full pipe.
+        let stdout = child.stdout.take().map(|pipe| std::thread::spawn(move || read_all(Some(pipe))));
+        let stderr = child.stderr.take().map(|pipe| std::thread::spawn(move || read_all(Some(pipe))));
+        RunningRoster { child: Some(child), stdout, stderr, results: self.results }
+    }
+
+    /// Runs `roster` to the end.
+    pub(crate) async fn run(self) -> RosterOutput {
+        self.spawn().finish().await
+    }
+}
+
+/// A `roster` process that is running; killed (SIGKILL) and reaped when dropped, even if
+/// the test panics.
+#[derive(Debug)]
+pub(crate) struct RunningRoster {
+    child: Option<Child>,
+    stdout: Option<std::thread::JoinHandle<String>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    results: Option<PathBuf>,
+}
+
+impl RunningRoster {
+    /// Waits until the results file shows at least `rows` finished rows, polling it; fails
+    /// the test if `roster` exits first.
+    pub(crate) async fn wait_for_rows(&mut self, rows: usize) {
+        let path = self.results.clone().expect("a results path to watch");
+        let deadline = std::time::Instant::now() + RUN_LIMIT;
+        loop {
+            if finished_rows(&path) >= rows {
+                return;
+            }
+            self.assert_running();
+            assert!(std::time::Instant::now() < deadline, "no {rows} finished row(s) in {}", path.display());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Fails the test, showing what `roster` printed, if it has exited already.
+    pub(crate) fn assert_running(&mut self) {
+        let child = self.child.as_mut().expect("still running");
+        if let Some(status) = child.try_wait().expect("roster can be waited on") {
+            let output = self.collect(Some(status));
+            panic!("roster exited ({status}) too early: {output:#?}");
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    pub(crate) fn interrupt(&self) {
+        let pid = self.child.as_ref().expect("still running").id();
+        let status = Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill(1) runs");
+        assert!(status.success(), "kill -INT {pid} failed");
+    }
+
+    /// Kills the process with SIGKILL (no chance to clean up) and collects what it left.
+    pub(crate) fn kill(mut self) -> RosterOutput {
+        let mut child = self.child.take().expect("still running");
+        child.kill().expect("roster can be killed");
+        let status = child.wait().expect("roster is reaped");
+        self.collect(Some(status))
+    }
+
+    /// Waits for the process to exit by itself (up to the harness's safety limit).
+    pub(crate) async fn finish(mut self) -> RosterOutput {
+        let mut child = self.child.take().expect("still running");
+        let status = tokio::task::spawn_blocking(move || {
+            let deadline = std::time::Instant::now() + RUN_LIMIT;
+            loop {
+                if let Some(status) = child.try_wait().expect("roster can be waited on") {
+                    return Some(status);
+                }
+                if std::time::Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+        .await
+        .expect("the waiting thread finishes");
+        let output = self.collect(status);
+        assert!(status.is_some(), "roster did not finish within {RUN_LIMIT:?}; killed: {output:#?}");
+        output
+    }
+
+    fn collect(&mut self, status: Option<ExitStatus>) -> RosterOutput {
+        let text = |pipe: Option<std::thread::JoinHandle<String>>| {
+            pipe.map(|reader| reader.join().expect("the pipe reader finishes")).unwrap_or_default()
+        };
+        let (header, rows) = self.results.as_deref().map(read_results).unwrap_or_default();
+        RosterOutput {
+            code: status.and_then(|s| s.code()),
+            stdout: text(self.stdout.take()),
+            stderr: text(self.stderr.take()),
+            header,
+            rows,
+        }
+    }
+}
+
+impl Drop for RunningRoster {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// One row of a results file, by column name.
+pub(crate) type Row = BTreeMap<String, String>;
+
+/// What a finished `roster` run left: exit code, output, and its results file.
+#[derive(Debug)]
+pub(crate) struct RosterOutput {
+    /// `None` when the process was ended by a signal.
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    /// The results file's header (empty when there is no results file).
+    pub(crate) header: Vec<String>,
+    /// The results file's rows, in file order.
+    pub(crate) rows: Vec<Row>,
+}
+
+impl RosterOutput {
+    /// Fails the test, showing everything, unless the exit code is `code`.
+    #[track_caller]
+    pub(crate) fn assert_exit(&self, code: i32) -> &RosterOutput {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "unexpected exit code; stderr:\n{}\nrows: {:#?}",
+            self.stderr,
+            self.rows
+        );
+        self
+    }
+
+    /// One column of every results row, in file order.
+    pub(crate) fn column(&self, name: &str) -> Vec<&str> {
+        self.rows
+            .iter()
+            .map(|row| row.get(name).map_or_else(|| panic!("no column {name}"), String::as_str))
+            .collect()
+    }
+
+    /// `line status` of every results row, e.g. `["2 ok", "3 unchanged"]`.
+    pub(crate) fn statuses(&self) -> Vec<String> {
+        self.rows.iter().map(|row| format!("{} {}", row["line"], row["status"])).collect()
+    }
+
+    /// The results row of input line `line`.
+    #[track_caller]
+    pub(crate) fn row(&self, line: u64) -> &Row {
+        let line = line.to_string();
+        self.rows.iter().find(|row| row["line"] == line).unwrap_or_else(|| panic!("no row for line {line}"))
+    }
+
+    /// Some columns of every row, one row a line, cells separated by ` | `: for snapshots.
+    pub(crate) fn table(&self, columns: &[&str]) -> String {
+        self.rows
+            .iter()
+            .map(|row| columns.iter().map(|c| row[*c].as_str()).collect::<Vec<_>>().join(" | "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Reads a results file, `,`, `;` or tab separated (possibly still being written: a last
+/// line without its newline is left out). A missing file has no header and no rows.
+pub(crate) fn read_results(path: &Path) -> (Vec<String>, Vec<Row>) {
+    let Ok(text) = std::fs::read_to_string(path) else { return (Vec::new(), Vec::new()) };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+    // The delimiter of the input, which results files keep: the one the header has most of.
+    let first = complete.lines().next().unwrap_or_default();
+    let delimiter = [b',', b';', b'\t'].into_iter().max_by_key(|d| first.matches(char::from(*d)).count());
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter.unwrap_or(b','))
+        .flexible(false)
+        .from_reader(complete.as_bytes());
+    let header: Vec<String> = reader.headers().expect("a results header").iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            header.iter().cloned().zip(record.iter().map(String::from)).collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Rows a results file shows as finished so far.
+pub(crate) fn finished_rows(path: &Path) -> usize {
+    read_results(path).1.len()
 }
