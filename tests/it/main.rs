@@ -20,3 +20,7 @@ mod sandbox_limits;
 /// The command line as a user meets it: `--help`, usage errors, exit codes, tenant and
 /// token from flags or env, plain http refused except to loopback, the token never shown.
 mod cli;
+
+/// `roster validate` and the validation messages a dry run writes: one case per rule,
+/// the messages snapshot-tested, whole-file problems, input formats.
+mod validate;
