@@ -24,3 +24,8 @@ mod cli;
 /// `roster validate` and the validation messages a dry run writes: one case per rule,
 /// the messages snapshot-tested, whole-file problems, input formats.
 mod validate;
+
+/// `roster import` end to end: every action, dry run, coalescing, confirmation, invalid
+/// rows, 429 storms, injected faults, resume, SIGKILL and Ctrl-C, asserted on the results
+/// file, the exit code, and what the sandbox saw and holds.
+mod import;
