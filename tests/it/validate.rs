@@ -3,13 +3,20 @@
 //! and the input formats that are accepted. Rules that need the tenant (unknown users and
 //! groups, one user named two ways) are checked by a dry run against the sandbox.
 
-use crate::common::{TestSandbox, Workspace};
+use std::path::Path;
+
+use crate::common::{RosterOutput, TestSandbox, Workspace};
+
+/// `roster validate INPUT`, run to the end.
+async fn validate(work: &Workspace, input: &Path) -> RosterOutput {
+    work.roster([Path::new("validate"), input]).run().await
+}
 
 #[tokio::test]
 async fn validate_reports_every_invalid_row_of_the_sample() {
     let work = Workspace::new();
     let input = work.copy_sample("assignments-invalid.csv");
-    let output = work.roster([std::ffi::OsStr::new("validate"), input.as_os_str()]).run().await;
+    let output = validate(&work, &input).await;
     output.assert_exit(1);
     assert_eq!(output.stdout, "", "validate writes only to stderr");
     assert!(!work.join("assignments-invalid.results.csv").exists(), "validate writes no file");
@@ -37,7 +44,7 @@ async fn validate_reports_every_invalid_row_of_the_sample() {
 async fn validate_passes_the_valid_sample() {
     let work = Workspace::new();
     let input = work.copy_sample("assignments.csv");
-    let output = work.roster([std::ffi::OsStr::new("validate"), input.as_os_str()]).run().await;
+    let output = validate(&work, &input).await;
     output.assert_exit(0);
     insta::assert_snapshot!(work.redact(&output.stderr), @r"
     [TMP]/assignments.csv: 11 rows: 11 valid, 0 invalid, 0 duplicate, 0 empty
@@ -63,7 +70,7 @@ async fn validate_reports_the_other_rules() {
          ,,,\n\
          keep,jdoe,data_stewards,\n",
     );
-    let output = work.roster([std::ffi::OsStr::new("validate"), input.as_os_str()]).run().await;
+    let output = validate(&work, &input).await;
     output.assert_exit(1);
     insta::assert_snapshot!(work.redact(&output.stderr), @r"
     [TMP]/rules.csv:2: column action: the cell is empty; give one of add, remove, keep, set_role, create_group, update_group, delete_group
@@ -89,7 +96,7 @@ async fn a_file_that_cannot_be_read_as_assignments_exits_2() {
     let mut messages = Vec::new();
     for (name, text) in cases {
         let input = work.write(name, text);
-        let output = work.roster([std::ffi::OsStr::new("validate"), input.as_os_str()]).run().await;
+        let output = validate(&work, &input).await;
         output.assert_exit(2);
         messages.push(work.redact(&output.stderr));
     }
@@ -110,7 +117,7 @@ async fn semicolons_bom_crlf_and_header_spellings_are_read() {
         "excel.csv",
         "\u{feff}Group;EMAIL;Action\r\nmarketing;lchen@example.com;ADD\r\nmarketing;lchen@example;add\r\n",
     );
-    let output = work.roster([std::ffi::OsStr::new("validate"), input.as_os_str()]).run().await;
+    let output = validate(&work, &input).await;
     output.assert_exit(1);
     insta::assert_snapshot!(work.redact(&output.stderr), @r#"
     [TMP]/excel.csv:3: column EMAIL: "lchen@example" is not an email address: the domain needs a dot, like example.com; write it as name@example.com, without spaces or angle brackets
