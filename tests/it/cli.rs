@@ -151,28 +151,25 @@ async fn plain_http_is_refused_except_to_loopback() {
     // Should roster try to connect after all, every request goes to a closed loopback port
     // instead of leaving this machine.
     let trap = format!("http://127.0.0.1:{}", closed_port());
-    let refused = |url: &str| {
+    let trapped = || {
         work.roster([OsStr::new("import"), input.as_os_str()])
-            .arg("--base-url")
-            .arg(url)
-            .arg("--api-key-file")
-            .arg(work.key_file())
             .env("HTTP_PROXY", &trap)
             .env("HTTPS_PROXY", &trap)
             .env("ALL_PROXY", &trap)
     };
-    let output = refused("http://acme.atlan.example").run().await;
+    let output = trapped()
+        .arg("--base-url")
+        .arg("http://acme.atlan.example")
+        .arg("--api-key-file")
+        .arg(work.key_file())
+        .run()
+        .await;
     output.assert_exit(2);
     insta::assert_snapshot!(output.stderr, @"error: refusing to send the API token over plain http to acme.atlan.example: use https (plain http is allowed only to this machine, e.g. a sandbox)");
     assert!(read_results(&work.join("in.results.csv")).1.is_empty(), "no results file for a refused URL");
 
-    let from_env = work
-        .roster([OsStr::new("import"), input.as_os_str()])
-        .env("ATLAN_BASE_URL", "http://192.0.2.7:8080")
-        .env("ATLAN_API_KEY", API_KEY)
-        .env("ALL_PROXY", &trap)
-        .run()
-        .await;
+    let from_env =
+        trapped().env("ATLAN_BASE_URL", "http://192.0.2.7:8080").env("ATLAN_API_KEY", API_KEY).run().await;
     from_env.assert_exit(2);
     assert!(
         from_env.stderr.contains("refusing to send the API token over plain http to 192.0.2.7"),
