@@ -342,3 +342,17 @@ async fn the_token_never_appears_in_output_or_results() {
         }
     }
 }
+
+#[tokio::test]
+async fn quiet_prints_nothing_but_errors() {
+    let work = Workspace::new();
+    let sandbox = TestSandbox::start().await;
+    let input = work.write("in.csv", ONE_ADD);
+    let quiet = work.import(&sandbox, &input).arg("--quiet").run().await;
+    quiet.assert_exit(0);
+    assert_eq!((quiet.stdout.as_str(), quiet.stderr.as_str()), ("", ""));
+    assert_eq!(quiet.statuses(), ["2 ok"], "the results file is written all the same");
+    let refused = work.import(&sandbox, &work.join("missing.csv")).arg("-q").run().await;
+    refused.assert_exit(2);
+    assert!(refused.stderr.starts_with("error: cannot read"), "{}", refused.stderr);
+}
