@@ -443,7 +443,7 @@ async fn resume_reruns_only_the_rows_not_ok_or_unchanged() {
     assert_eq!(sandbox.stats().requests, before);
 }
 
-/// A slow tenant (every response 200 ms late) and a file of ten one-call rows run one call
+/// A slow tenant (every response `latency_ms` late) and a file of ten one-call rows, run one call
 /// at a time: slow enough to interrupt after the first row is written.
 async fn slow_run(work: &Workspace, latency_ms: u64) -> (TestSandbox, Seed, std::path::PathBuf) {
     let (tenant, input) = many_adds(work, 10, 3);
