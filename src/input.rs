@@ -184,9 +184,10 @@ impl InputFile {
             .from_reader(bytes);
         let malformed = |error: csv::Error| InputError::Malformed {
             path: path.to_owned(),
-            line: line_of(bytes, error.position()),
+            line: LineCounter::new(bytes).line_of(error.position()),
             message: error.to_string(),
         };
+        let mut lines = LineCounter::new(bytes);
         let mut records = reader.records();
         let headers: Vec<String> = match records.next() {
             None => return Err(InputError::Empty { path: path.to_owned() }),
@@ -200,7 +201,7 @@ impl InputFile {
         let mut rows = Vec::new();
         for record in records {
             let record = record.map_err(malformed)?;
-            let line = line_of(bytes, record.position());
+            let line = lines.line_of(record.position());
             let mut cells: Vec<String> = record.iter().map(String::from).collect();
             let width = cells.len();
             cells.resize(headers.len().max(width), String::new());
@@ -243,18 +244,39 @@ impl InputFile {
     }
 }
 
-/// The line a record starts on, counted from its byte offset. (`Position::line` goes wrong
-/// with CRLF line ends, which Excel on Windows writes: the reader leaves the `\n` of each
-/// `\r\n` to the next record, BurntSushi/rust-csv#395.)
-fn line_of(bytes: &[u8], position: Option<&csv::Position>) -> u64 {
-    let Some(position) = position else { return 0 };
-    let mut start = usize::try_from(position.byte()).map_or(bytes.len(), |byte| byte.min(bytes.len()));
-    // Line ends at the offset are the rest of the line before, or blank lines skipped.
-    while bytes.get(start).is_some_and(|byte| matches!(byte, b'\r' | b'\n')) {
-        start += 1;
+/// Counts lines up to records' byte offsets. (`Position::line` goes wrong with CRLF line
+/// ends, which Excel on Windows writes: the reader leaves the `\n` of each `\r\n` to the
+/// next record, BurntSushi/rust-csv#395.) Records come in order, so each count carries on
+/// from the last one and a whole file costs one pass.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> LineCounter<'a> {
+        LineCounter { bytes, offset: 0, line: 1 }
     }
-    // One more piece than there are line ends before the record.
-    bytes[..start].split(|byte| *byte == b'\n').count() as u64
+
+    /// The line a record starts on.
+    fn line_of(&mut self, position: Option<&csv::Position>) -> u64 {
+        let Some(position) = position else { return 0 };
+        let mut start =
+            usize::try_from(position.byte()).map_or(self.bytes.len(), |byte| byte.min(self.bytes.len()));
+        // Line ends at the offset are the rest of the line before, or blank lines skipped.
+        while self.bytes.get(start).is_some_and(|byte| matches!(byte, b'\r' | b'\n')) {
+            start += 1;
+        }
+        if start < self.offset {
+            // Not in order (an error's position): count from the top.
+            *self = LineCounter::new(self.bytes);
+        }
+        // Pieces split at line ends, less one, is the number of line ends.
+        self.line += self.bytes[self.offset..start].split(|byte| *byte == b'\n').count() as u64 - 1;
+        self.offset = start;
+        self.line
+    }
 }
 
 /// Header comparison ignores case, surrounding space, and `-`/space versus `_`.

@@ -234,7 +234,13 @@ pub fn cross_check(rows: &mut [Checked], normalize: &dyn Fn(&Change) -> Change) 
     }
     let mut contradictions: Vec<(usize, RowError)> = Vec::new();
     for (subject, claims) in &by_subject {
-        if let Some(problem) = contradiction(subject, claims) {
+        // Messages name the user and group as the first row wrote them, not as resolved.
+        let first = rows[claims[0].0].change().map(subjects).unwrap_or_default();
+        let shown = first
+            .iter()
+            .find(|s| std::mem::discriminant(*s) == std::mem::discriminant(subject))
+            .unwrap_or(subject);
+        if let Some(problem) = contradiction(shown, claims) {
             let lines: BTreeSet<u64> = claims.iter().map(|(i, _)| rows[*i].line).collect();
             for (index, _) in claims {
                 let others: Vec<String> =

@@ -510,6 +510,7 @@ impl Provider for Atlan {
 
     fn describe(call: &AtlanCall) -> String {
         match call {
+            AtlanCall::CreateGroup { members, .. } if members.is_empty() => "POST /api/service/groups".into(),
             AtlanCall::CreateGroup { members, .. } => {
                 format!("POST /api/service/groups (creating the group with {} first members)", members.len())
             }

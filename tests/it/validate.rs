@@ -184,10 +184,10 @@ async fn a_dry_run_checks_rows_against_the_tenant() {
     2 | invalid | column user: no user with email "ghost@example.com" in the tenant; check the spelling, or invite the user first
     3 | invalid | column user: no user with GUID "00000000-0000-4000-8000-000000000000" in the tenant; check the spelling, or invite the user first
     4 | invalid | group marketing already exists with a different alias; use update_group to change an existing group
-    5 | would_change | would create group legal: POST /api/service/groups (creating the group with 0 first members)
+    5 | would_change | would create group legal: POST /api/service/groups
     6 | invalid | group legal is created by another row of this file; put its alias, description and is_default on the create_group row
-    7 | invalid | rows for 3f94d413-ae47-4ddb-a5a9-1b286e7eb04e in data_stewards contradict each other (add and remove); keep one of these rows, or split them across runs (see line 8)
-    8 | invalid | rows for 3f94d413-ae47-4ddb-a5a9-1b286e7eb04e in data_stewards contradict each other (add and remove); keep one of these rows, or split them across runs (see line 7)
+    7 | invalid | rows for lchen in data_stewards contradict each other (add and remove); keep one of these rows, or split them across runs (see line 8)
+    8 | invalid | rows for lchen in data_stewards contradict each other (add and remove); keep one of these rows, or split them across runs (see line 7)
     9 | invalid | column role: the tenant has no role 00000000-0000-4000-8000-0000000000f1; use $admin, $member or $guest
     10 | unchanged | there is no group gone_group: nothing to delete
     11 | unchanged | lchen is not in marketing
