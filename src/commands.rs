@@ -52,16 +52,21 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
     let checked: Vec<_> =
         validation::validate(&input).into_iter().filter(|c| !carried.contains_key(&c.line)).collect();
 
-    // Ctrl-C: stop dispatching, let calls in flight finish, record the rest.
+    // Ctrl-C: stop dispatching, let calls in flight finish, record the rest. A second
+    // Ctrl-C stops at once; every row finished so far is already on disk.
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             on_interrupt.cancel();
+            output::interrupted();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(Exit::Interrupted as u8));
+            }
         }
     });
 
-    let (provider, sandbox) = connect(&settings.tenant, settings).await?;
+    let (provider, sandbox) = connect(&settings.tenant, settings, &cancel).await?;
     let needs = Needs::of(&checked);
     let directory = tokio::select! {
         directory = provider.snapshot(&needs) => Some(directory),
@@ -168,6 +173,7 @@ fn record_unreached(
 async fn connect(
     tenant: &TenantSettings,
     settings: &ImportSettings,
+    cancel: &CancellationToken,
 ) -> anyhow::Result<(Atlan, Option<Sandbox>)> {
     let (base_url, token, sandbox) = match tenant {
         TenantSettings::Remote { base_url, token } => (base_url.clone(), token.clone(), None),
@@ -178,7 +184,7 @@ async fn connect(
             (sandbox.base_url(), Secret::new(key), Some(sandbox))
         }
     };
-    let provider = Atlan::new(&base_url, &token, settings.rate, RetryPolicy::default())?;
+    let provider = Atlan::new(&base_url, &token, settings.rate, RetryPolicy::default(), cancel.clone())?;
     Ok((provider, sandbox))
 }
 

@@ -129,6 +129,7 @@ fn record_outcome(
         let (status, detail) = match result {
             EffectResult::Done(detail) => (Status::Ok, detail.clone()),
             EffectResult::Failed(detail) => (Status::Failed, detail.clone()),
+            EffectResult::NotSent(detail) => (Status::NotAttempted, detail.clone()),
         };
         for line in plan.rows_of(*effect) {
             recorder.record(RowResult {

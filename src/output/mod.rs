@@ -90,6 +90,12 @@ pub fn confirm(question: &str) -> bool {
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
+/// Says what happens after a first Ctrl-C.
+#[expect(clippy::print_stderr, reason = "a message for the person who pressed Ctrl-C")]
+pub fn interrupted() {
+    eprintln!("\nInterrupted: no new calls; finishing the calls in flight (Ctrl-C again to stop at once).");
+}
+
 /// The end of an import, for the summary.
 #[derive(Debug)]
 pub struct RunReport<'a> {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
 use super::http::{Budget, Http, NetworkFailure, Reply, RetryPolicy};
 use super::{CallOutcome, EffectResult, Provider, ProviderError, Secret};
@@ -99,17 +100,19 @@ pub enum AtlanCall {
 }
 
 impl Atlan {
-    /// A client of the tenant at `base_url`, spending at most `per_minute` requests a minute.
+    /// A client of the tenant at `base_url`, spending at most `per_minute` requests a minute;
+    /// once `cancel` fires, no new request is sent.
     pub fn new(
         base_url: &str,
         token: &Secret,
         per_minute: NonZeroU32,
         policy: RetryPolicy,
+        cancel: CancellationToken,
     ) -> Result<Atlan, ProviderError> {
         let budget = Arc::new(Budget::per_minute(per_minute));
         // The SDKs send a fresh X-Atlan-Request-Id with every call; it is what Atlan's
         // support can trace, so roster records it in the results file.
-        let http = Http::new(base_url, token.expose(), "X-Atlan-Request-Id", budget, policy)
+        let http = Http::new(base_url, token.expose(), "X-Atlan-Request-Id", budget, policy, cancel)
             .map_err(ProviderError::Setup)?;
         Ok(Atlan { http, base_url: base_url.trim_end_matches('/').to_string() })
     }
@@ -667,9 +670,13 @@ fn outcome(effects: Vec<(usize, EffectResult)>, reply: &Reply) -> CallOutcome {
 }
 
 fn network_outcome(effects: Vec<usize>, failure: &NetworkFailure) -> CallOutcome {
-    let why = network_text(failure);
+    let result = if failure.never_sent() {
+        EffectResult::NotSent("not attempted: the run was interrupted; rerun with --resume".into())
+    } else {
+        EffectResult::Failed(network_text(failure))
+    };
     CallOutcome {
-        effects: effects.into_iter().map(|e| (e, EffectResult::Failed(why.clone()))).collect(),
+        effects: effects.into_iter().map(|e| (e, result.clone())).collect(),
         http_status: None,
         attempts: failure.attempts,
         request_id: Some(failure.request_id.clone()),

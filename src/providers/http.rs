@@ -5,6 +5,7 @@
 //! Nothing above the providers sees reqwest: callers get a [`Reply`] or a [`NetworkFailure`].
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use rand::Rng;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 /// How hard to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +215,14 @@ pub struct NetworkFailure {
     pub connect: bool,
 }
 
+impl NetworkFailure {
+    /// Whether the request never left: the run was interrupted before its first attempt.
+    #[must_use]
+    pub fn never_sent(&self) -> bool {
+        self.attempts == 0
+    }
+}
+
 /// The HTTP client of one provider.
 #[derive(Debug, Clone)]
 pub struct Http {
@@ -222,6 +232,10 @@ pub struct Http {
     request_id_header: &'static str,
     budget: Arc<Budget>,
     policy: RetryPolicy,
+    cancel: CancellationToken,
+    /// Whether any response came back yet: until one has, a refused connection means a
+    /// wrong URL or a tenant that is down, and retrying only delays saying so.
+    reached: Arc<AtomicBool>,
 }
 
 impl Http {
@@ -232,6 +246,7 @@ impl Http {
         request_id_header: &'static str,
         budget: Arc<Budget>,
         policy: RetryPolicy,
+        cancel: CancellationToken,
     ) -> Result<Http, String> {
         let mut authorization = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| "the API token has characters a header can't carry".to_string())?;
@@ -250,6 +265,8 @@ impl Http {
             request_id_header,
             budget,
             policy,
+            cancel,
+            reached: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -260,7 +277,8 @@ impl Http {
     }
 
     /// Sends a request, retrying 429 (after the shared pause), 5xx and network errors, and
-    /// returns the last response, whatever its status.
+    /// returns the last response, whatever its status. Once the run is cancelled, a request
+    /// not yet sent is not sent, and one being retried stops with its last outcome.
     pub async fn send(
         &self,
         method: Method,
@@ -271,9 +289,18 @@ impl Http {
         let url = format!("{}{path}", self.base_url);
         let started = Instant::now();
         let mut attempt = 0;
+        let mut last = Err(NetworkFailure {
+            message: "interrupted before it was sent".into(),
+            attempts: 0,
+            request_id: String::new(),
+            connect: false,
+        });
         loop {
+            tokio::select! {
+                () = self.budget.acquire() => {}
+                () = self.cancel.cancelled() => return last,
+            }
             attempt += 1;
-            self.budget.acquire().await;
             let request_id = uuid::Uuid::new_v4().to_string();
             let mut request = self
                 .client
@@ -287,39 +314,45 @@ impl Http {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let (retry, wait, outcome) = match request.send().await {
+            let (retry, wait) = match request.send().await {
                 Ok(response) => {
+                    self.reached.store(true, Ordering::Relaxed);
                     let status = response.status();
                     let pause = retry_after(response.headers());
                     let text = response.text().await.unwrap_or_default();
                     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-                    let reply = Reply { status: status.as_u16(), json, text, attempts: attempt, request_id };
+                    last = Ok(Reply { status: status.as_u16(), json, text, attempts: attempt, request_id });
                     let retry = classify(status);
                     let wait = match retry {
                         Retry::RateLimited => pause.unwrap_or(self.policy.default_retry_after),
                         _ => self.jittered_backoff(attempt),
                     };
-                    (retry, wait, Ok(reply))
+                    (retry, wait)
                 }
                 Err(error) => {
-                    let failure = NetworkFailure {
+                    let connect = error.is_connect();
+                    last = Err(NetworkFailure {
                         message: describe(&error),
                         attempts: attempt,
                         request_id,
-                        connect: error.is_connect(),
-                    };
-                    (Retry::Backoff, self.jittered_backoff(attempt), Err(failure))
+                        connect,
+                    });
+                    let unreached = connect && !self.reached.load(Ordering::Relaxed);
+                    (if unreached { Retry::No } else { Retry::Backoff }, self.jittered_backoff(attempt))
                 }
             };
             let out_of_time = started.elapsed() + wait > self.policy.max_total_wait;
             if retry == Retry::No || attempt >= self.policy.max_attempts || out_of_time {
-                return outcome;
+                return last;
             }
             if retry == Retry::RateLimited {
                 self.budget.rate_limited(wait);
             } else {
                 self.budget.retried();
-                tokio::time::sleep(wait).await;
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = self.cancel.cancelled() => return last,
+                }
             }
         }
     }

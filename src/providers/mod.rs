@@ -80,6 +80,8 @@ pub enum EffectResult {
     Done(String),
     /// Failed; the error and what to do.
     Failed(String),
+    /// Never sent (the run was interrupted first); why.
+    NotSent(String),
 }
 
 /// The outcome of one call, for every effect it carried.
