@@ -25,8 +25,78 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Apply an assignments file to a tenant (or, with --dry-run, show what it would do).
     Import(ImportArgs),
+    /// Write the tenant's memberships, users, groups or roles in the import format.
+    Export(ExportArgs),
+    /// Compare two exports: memberships added and removed, roles changed.
+    Diff(DiffArgs),
     /// Run a local emulator of a platform's API, to rehearse against.
     Sandbox(SandboxArgs),
+}
+
+/// What `roster export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportWhat {
+    /// One `keep` row per (user, group), with context for reviewers.
+    Memberships,
+    /// One `set_role` row per user.
+    Users,
+    /// One `create_group` row per group.
+    Groups,
+    /// The tenant's roles and their GUIDs.
+    Roles,
+}
+
+/// File formats of exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    /// Comma-separated values.
+    Csv,
+    /// An Excel workbook.
+    Xlsx,
+}
+
+/// `roster export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to export.
+    #[arg(value_enum)]
+    pub what: ExportWhat,
+
+    /// Write to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// csv or xlsx [default: xlsx when FILE ends in .xlsx, else csv].
+    #[arg(long, value_enum)]
+    pub format: Option<FileFormat>,
+
+    /// Start a CSV with a UTF-8 byte order mark, so Excel reads accents right.
+    #[arg(long)]
+    pub excel: bool,
+
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Which tenant.
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+}
+
+/// `roster diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier export.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// The later export.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// Write to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `roster validate`.

@@ -9,17 +9,19 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Exit;
 use crate::execution;
+use crate::export;
 use crate::input::InputFile;
 use crate::outcome::{RowResult, Status, Tally};
 use crate::output::progress::Progress;
 use crate::output::results::{Earlier, ResultsWriter};
+use crate::output::table;
 use crate::output::{self, RunReport};
 use crate::plan::{self, Disposition, Effect, Needs, Plan};
 use crate::providers::atlan::Atlan;
 use crate::providers::http::RetryPolicy;
 use crate::providers::{Provider, ProviderError, Secret};
 use crate::sandbox::{Sandbox, SandboxOptions, Seed};
-use crate::settings::{ImportSettings, SandboxSettings, TenantSettings};
+use crate::settings::{ExportSettings, ImportSettings, SandboxSettings, TenantSettings};
 use crate::validation::{self, Verdict};
 
 /// `roster validate FILE`: every row checked offline; nothing is written anywhere.
@@ -66,7 +68,7 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
         }
     });
 
-    let (provider, sandbox) = connect(&settings.tenant, settings, &cancel).await?;
+    let (provider, sandbox) = connect(&settings.tenant, settings.rate, &cancel).await?;
     let needs = Needs::of(&checked);
     let directory = tokio::select! {
         directory = provider.snapshot(&needs) => Some(directory),
@@ -126,6 +128,39 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
     })
 }
 
+/// `roster export`: reads the tenant and writes the table.
+pub(crate) async fn export(settings: &ExportSettings) -> anyhow::Result<Exit> {
+    let started = Instant::now();
+    let cancel = CancellationToken::new();
+    let (provider, sandbox) = connect(&settings.tenant, settings.rate, &cancel).await?;
+    let reading = output::progress::Reading::new("groups", settings.quiet);
+    let view = provider.read_view(settings.kind, &|done, total| reading.update(done, total)).await;
+    reading.finish();
+    let table = export::table(settings.kind, &view?);
+    table::write(&table, settings.output.as_deref(), settings.format, settings.bom)?;
+    if !settings.quiet {
+        output::export_report(
+            &table,
+            settings.output.as_deref(),
+            provider.budget().stats().requests,
+            started.elapsed(),
+            sandbox.is_some(),
+        );
+    }
+    Ok(Exit::Success)
+}
+
+/// `roster diff OLD NEW`: what changed between two exports.
+pub(crate) fn diff(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<Exit> {
+    let table = crate::diff::diff(&InputFile::read(old)?, &InputFile::read(new)?);
+    table::write(&table, output, table::Format::Csv, false)?;
+    Ok(Exit::Success)
+}
+
 /// Rows an earlier run finished are written as they were and not planned again.
 fn carry_earlier(
     earlier: Option<&Earlier>,
@@ -172,7 +207,7 @@ fn record_unreached(
 /// Starts the in-process sandbox if asked, and builds the Atlan client.
 async fn connect(
     tenant: &TenantSettings,
-    settings: &ImportSettings,
+    rate: std::num::NonZeroU32,
     cancel: &CancellationToken,
 ) -> anyhow::Result<(Atlan, Option<Sandbox>)> {
     let (base_url, token, sandbox) = match tenant {
@@ -184,7 +219,7 @@ async fn connect(
             (sandbox.base_url(), Secret::new(key), Some(sandbox))
         }
     };
-    let provider = Atlan::new(&base_url, &token, settings.rate, RetryPolicy::default(), cancel.clone())?;
+    let provider = Atlan::new(&base_url, &token, rate, RetryPolicy::default(), cancel.clone())?;
     Ok((provider, sandbox))
 }
 

@@ -162,13 +162,17 @@ pub struct InputFile {
 }
 
 impl InputFile {
-    /// Reads and splits a file; see the module docs for what is accepted.
+    /// Reads and splits a file: an Excel workbook (`.xlsx`, its first sheet) or CSV; see the
+    /// module docs for what is accepted.
     pub fn read(path: &Path) -> Result<InputFile, InputError> {
         let bytes = std::fs::read(path).map_err(|error| InputError::Read { path: path.to_owned(), error })?;
+        if is_workbook(path, &bytes) {
+            return InputFile::parse_workbook(path, bytes);
+        }
         InputFile::parse(path, &bytes)
     }
 
-    /// Splits file contents already in memory.
+    /// Splits CSV contents already in memory.
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<InputFile, InputError> {
         let bom = bytes.starts_with(b"\xEF\xBB\xBF");
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -188,26 +192,65 @@ impl InputFile {
             message: error.to_string(),
         };
         let mut lines = LineCounter::new(bytes);
-        let mut records = reader.records();
-        let headers: Vec<String> = match records.next() {
+        let mut records = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(malformed)?;
+            let line = lines.line_of(record.position());
+            records.push((line, record.iter().map(String::from).collect()));
+        }
+        InputFile::from_records(path, records, delimiter, bom)
+    }
+
+    /// Reads the first sheet of an Excel workbook; a row's line is its row number in Excel.
+    fn parse_workbook(path: &Path, bytes: Vec<u8>) -> Result<InputFile, InputError> {
+        use calamine::Reader;
+        let unreadable =
+            |problem: String| InputError::Malformed { path: path.to_owned(), line: 0, message: problem };
+        let mut workbook = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+            .map_err(|e| unreadable(format!("not a readable Excel workbook: {e}")))?;
+        let sheet = workbook
+            .worksheet_range_at(0)
+            .ok_or_else(|| InputError::Empty { path: path.to_owned() })?
+            .map_err(|e| unreadable(format!("cannot read the first sheet: {e}")))?;
+        let (first_row, first_column) = sheet.start().unwrap_or((0, 0));
+        let records = sheet
+            .rows()
+            .enumerate()
+            .map(|(index, row)| {
+                // Columns left of the used range still count, so cells keep their places.
+                let mut cells = vec![String::new(); first_column as usize];
+                cells.extend(row.iter().map(cell_text));
+                (u64::from(first_row) + index as u64 + 1, cells)
+            })
+            .collect();
+        InputFile::from_records(path, records, b',', false)
+    }
+
+    /// Builds the file from its records, the first being the header.
+    fn from_records(
+        path: &Path,
+        records: Vec<(u64, Vec<String>)>,
+        delimiter: u8,
+        bom: bool,
+    ) -> Result<InputFile, InputError> {
+        let mut records = records.into_iter();
+        let headers = match records.next() {
             None => return Err(InputError::Empty { path: path.to_owned() }),
-            Some(record) => record.map_err(malformed)?.iter().map(String::from).collect(),
+            Some((_, headers)) => headers,
         };
         let known = map_columns(path, &headers)?;
         let carried = (0..headers.len())
             .filter(|i| !known.iter().any(|(_, k)| k == i))
             .filter(|i| !RESULT_COLUMNS.contains(&normalize(&headers[*i]).as_str()))
             .collect();
-        let mut rows = Vec::new();
-        for record in records {
-            let record = record.map_err(malformed)?;
-            let line = lines.line_of(record.position());
-            let mut cells: Vec<String> = record.iter().map(String::from).collect();
-            let width = cells.len();
-            cells.resize(headers.len().max(width), String::new());
-            cells.truncate(headers.len());
-            rows.push(RawRow { line, cells, width });
-        }
+        let rows = records
+            .map(|(line, mut cells)| {
+                let width = cells.len();
+                cells.resize(headers.len().max(width), String::new());
+                cells.truncate(headers.len());
+                RawRow { line, cells, width }
+            })
+            .collect();
         Ok(InputFile { path: path.to_owned(), headers, known, carried, rows, delimiter, bom })
     }
 
@@ -216,7 +259,7 @@ impl InputFile {
     #[must_use]
     pub fn cell<'a>(&self, row: &'a RawRow, column: Column) -> Option<&'a str> {
         let index = self.index(column)?;
-        row.cells.get(index).map(|cell| cell.trim()).filter(|cell| !cell.is_empty())
+        row.cells.get(index).map(|cell| restore(cell.trim())).filter(|cell| !cell.is_empty())
     }
 
     /// The header of a column roster reads, as written in the file.
@@ -276,6 +319,33 @@ impl<'a> LineCounter<'a> {
         self.line += self.bytes[self.offset..start].split(|byte| *byte == b'\n').count() as u64 - 1;
         self.offset = start;
         self.line
+    }
+}
+
+/// Whether the file is an Excel workbook: by its name, or by the zip signature.
+fn is_workbook(path: &Path, bytes: &[u8]) -> bool {
+    let named = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    named || bytes.starts_with(b"PK\x03\x04")
+}
+
+/// A workbook cell as text: whole numbers without `.0` (roster's columns hold text; a
+/// ticket number typed into Excel comes back as it was typed).
+fn cell_text(cell: &calamine::Data) -> String {
+    match cell {
+        calamine::Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+        other => other.to_string(),
+    }
+}
+
+/// Characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Undoes export's neutralisation of formula-like cells: `'=x` was written for `=x`.
+#[must_use]
+pub fn restore(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
     }
 }
 

@@ -6,7 +6,9 @@
 
 pub mod cli;
 mod commands;
+pub mod diff;
 pub mod execution;
+pub mod export;
 pub mod input;
 pub mod model;
 pub mod outcome;
@@ -25,7 +27,7 @@ use std::process::ExitCode;
 struct ReadmeDoctests;
 
 use cli::{Cli, Command};
-use settings::{ImportSettings, SandboxSettings};
+use settings::{ExportSettings, ImportSettings, SandboxSettings};
 
 /// Exit codes, as documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +64,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             )?;
             commands::import(&settings).await
         }
+        Command::Export(args) => {
+            let settings = ExportSettings::from_cli(
+                &args,
+                env(providers::atlan::BASE_URL_ENV),
+                env(providers::atlan::API_KEY_ENV),
+            )?;
+            commands::export(&settings).await
+        }
+        Command::Diff(args) => commands::diff(&args.old, &args.new, args.output.as_deref()),
         Command::Sandbox(args) => {
             commands::sandbox(&SandboxSettings::from_cli(&args, env(providers::atlan::API_KEY_ENV))).await
         }

@@ -6,8 +6,10 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{ImportArgs, SandboxArgs, TenantArgs};
+use crate::cli::{ExportArgs, ExportWhat, FileFormat, ImportArgs, SandboxArgs, TenantArgs};
+use crate::export::ExportKind;
 use crate::output::results;
+use crate::output::table::Format;
 use crate::providers::Secret;
 use crate::providers::atlan::{API_KEY_ENV, BASE_URL_ENV, DEFAULT_RATE_PER_MINUTE};
 use crate::sandbox::{FaultOptions, GenerateSpec, RateLimit, SandboxOptions, Seed, SeedError};
@@ -130,6 +132,59 @@ fn checked_url(url: &str) -> Result<String, SettingsError> {
         }
     }
     Ok(url.trim_end_matches('/').to_string())
+}
+
+/// Everything `roster export` needs.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    /// What to export.
+    pub kind: ExportKind,
+    /// Where to (stdout when `None`).
+    pub output: Option<PathBuf>,
+    /// CSV or workbook.
+    pub format: Format,
+    /// A BOM before CSV, for Excel.
+    pub bom: bool,
+    /// No progress or summary.
+    pub quiet: bool,
+    /// The tenant.
+    pub tenant: TenantSettings,
+    /// The request budget a minute.
+    pub rate: NonZeroU32,
+}
+
+impl ExportSettings {
+    /// Resolves `roster export`'s flags and environment.
+    pub fn from_cli(
+        args: &ExportArgs,
+        env_url: Option<String>,
+        env_key: Option<String>,
+    ) -> Result<ExportSettings, SettingsError> {
+        let kind = match args.what {
+            ExportWhat::Memberships => ExportKind::Memberships,
+            ExportWhat::Users => ExportKind::Users,
+            ExportWhat::Groups => ExportKind::Groups,
+            ExportWhat::Roles => ExportKind::Roles,
+        };
+        let named_xlsx = args
+            .output
+            .as_deref()
+            .is_some_and(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")));
+        let format = match args.format {
+            Some(FileFormat::Xlsx) => Format::Xlsx,
+            None if named_xlsx => Format::Xlsx,
+            Some(FileFormat::Csv) | None => Format::Csv,
+        };
+        Ok(ExportSettings {
+            kind,
+            output: args.output.clone(),
+            format,
+            bom: args.excel,
+            quiet: args.quiet,
+            tenant: TenantSettings::from_cli(&args.tenant, env_url, env_key)?,
+            rate: NonZeroU32::new(DEFAULT_RATE_PER_MINUTE).expect("non-zero"),
+        })
+    }
 }
 
 /// Everything `roster import` needs.

@@ -3,6 +3,7 @@
 
 pub mod progress;
 pub mod results;
+pub mod table;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -148,4 +149,24 @@ pub fn run_report(report: &RunReport<'_>) {
         eprintln!("(against an in-process sandbox: its changes end with this run)");
     }
     eprintln!("results: {}", report.results.display());
+}
+
+/// What an export says when done.
+#[expect(clippy::print_stderr, reason = "the summary goes to stderr; the data may be on stdout")]
+pub fn export_report(
+    table: &table::Table,
+    output: Option<&Path>,
+    calls: u64,
+    elapsed: Duration,
+    sandbox: bool,
+) {
+    let to = output.map_or_else(|| "standard output".to_string(), |p| p.display().to_string());
+    eprintln!(
+        "exported {} rows to {to} ({calls} API calls in {:.1}s)",
+        table.rows.len(),
+        elapsed.as_secs_f64()
+    );
+    if sandbox {
+        eprintln!("(from an in-process sandbox seeded with the sample tenant)");
+    }
 }

@@ -72,3 +72,41 @@ impl Progress {
         }
     }
 }
+
+/// A bar for reads before anything is written (an export's member listings).
+#[derive(Debug)]
+pub struct Reading {
+    bar: Option<ProgressBar>,
+}
+
+impl Reading {
+    /// A bar on stderr when it is a terminal and `quiet` is off.
+    #[must_use]
+    pub fn new(what: &str, quiet: bool) -> Reading {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(&format!("{{bar:30}} {{pos}}/{{len}} {what}  {{elapsed}}"))
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        Reading { bar }
+    }
+
+    /// `done` of `total` read.
+    pub fn update(&self, done: usize, total: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -10,12 +10,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::http::{Budget, Http, NetworkFailure, Reply, RetryPolicy};
 use super::{CallOutcome, EffectResult, Provider, ProviderError, Secret};
+use crate::export::{ExportKind, Person, TenantView};
 use crate::model::{GroupRef, UserRef};
 use crate::plan::{Directory, Effect, GroupInfo, GroupTarget, Needs, RoleInfo, UserInfo};
 
@@ -315,6 +317,13 @@ impl Atlan {
         Ok(records.iter().filter_map(|r| text(r, "id")).filter(|id| wanted.contains(id.as_str())).collect())
     }
 
+    /// Every member of a group, with the group's GUID (for listings run concurrently).
+    async fn members_of(&self, group: String) -> (String, Result<Vec<Value>, ProviderError>) {
+        let path = format!("/api/service/groups/{group}/members");
+        let members = self.list_all("group members", &path, &[("sort", "username".into())]).await;
+        (group, members)
+    }
+
     async fn post(&self, path: &str, body: Option<&Value>) -> Result<Reply, NetworkFailure> {
         self.http.send(Method::POST, path, &[], body).await
     }
@@ -491,6 +500,48 @@ impl Provider for Atlan {
         directory.memberships = self.memberships(&pairs, &directory.groups, &group_counts).await?;
         directory.membership_known = pairs.into_iter().collect();
         Ok(directory)
+    }
+
+    async fn read_view(
+        &self,
+        kind: ExportKind,
+        report: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<TenantView, ProviderError> {
+        let mut view = TenantView::default();
+        match kind {
+            ExportKind::Roles => view.roles = self.roles().await?,
+            ExportKind::Groups => view.groups = self.groups().await?,
+            ExportKind::Users => {
+                let records =
+                    self.list_all("users", "/api/service/users", &[("sort", "username".into())]).await?;
+                view.people = records.iter().filter_map(person).collect();
+            }
+            ExportKind::Memberships => {
+                view.groups = self.groups().await?;
+                // Members per group, never groups per user; empty groups cost nothing.
+                let to_read: Vec<String> =
+                    view.groups.iter().filter(|g| g.member_count > 0).map(|g| g.id.clone()).collect();
+                let total = to_read.len();
+                report(0, total);
+                let mut people: BTreeMap<String, Person> = BTreeMap::new();
+                let mut listings = std::pin::pin!(
+                    futures::stream::iter(to_read)
+                        .map(|group: String| self.members_of(group))
+                        .buffer_unordered(4)
+                );
+                let mut done = 0;
+                while let Some((group, members)) = listings.next().await {
+                    for member in members?.iter().filter_map(person) {
+                        view.memberships.push((group.clone(), member.id.clone()));
+                        people.insert(member.id.clone(), member);
+                    }
+                    done += 1;
+                    report(done, total);
+                }
+                view.people = people.into_values().collect();
+            }
+        }
+        Ok(view)
     }
 
     fn batch(&self, effects: &[Effect]) -> Vec<AtlanCall> {
@@ -745,6 +796,20 @@ fn group_info(record: &Value) -> Option<GroupInfo> {
         description: attribute(record, "description"),
         is_default: attribute(record, "isDefault").as_deref() == Some("true"),
         member_count: count(record, "userCount"),
+    })
+}
+
+fn person(record: &Value) -> Option<Person> {
+    Some(Person {
+        id: text(record, "id")?,
+        username: text(record, "username")?.to_lowercase(),
+        email: text(record, "email").map(|e| e.to_lowercase()),
+        first_name: text(record, "firstName"),
+        last_name: text(record, "lastName"),
+        role: text(record, "workspaceRole"),
+        last_login: record.get("lastLoginTime").and_then(Value::as_i64),
+        status: text(record, "status"),
+        group_count: count(record, "groupCount"),
     })
 }
 

@@ -11,6 +11,7 @@ pub mod http;
 use std::fmt;
 use std::future::Future;
 
+use crate::export::{ExportKind, TenantView};
 use crate::plan::{Directory, Effect, Needs};
 
 /// A token that never shows itself: not in `Debug`, logs, errors or results.
@@ -107,6 +108,13 @@ pub trait Provider: Send + Sync {
 
     /// Reads what the file needs, with as few calls as the API allows.
     fn snapshot(&self, needs: &Needs) -> impl Future<Output = Result<Directory, ProviderError>> + Send;
+
+    /// Reads what an export of `kind` shows, calling `report(done, total)` as it goes.
+    fn read_view(
+        &self,
+        kind: ExportKind,
+        report: &(dyn Fn(usize, usize) + Sync),
+    ) -> impl Future<Output = Result<TenantView, ProviderError>> + Send;
 
     /// Folds effects into calls.
     fn batch(&self, effects: &[Effect]) -> Vec<Self::Call>;
