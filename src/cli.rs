@@ -140,6 +140,15 @@ pub struct ImportArgs {
     #[arg(long)]
     pub yes: bool,
 
+    /// Make every group the file names have exactly the members its add and keep rows list:
+    /// members it doesn't list are removed.
+    #[arg(long)]
+    pub sync: bool,
+
+    /// With --sync, refuse (sending nothing) when the run would remove more memberships.
+    #[arg(long, value_name = "N", default_value_t = crate::sync::DEFAULT_MAX_REMOVALS, requires = "sync")]
+    pub max_removals: usize,
+
     /// Calls in flight at once.
     #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(4).expect("non-zero"))]
     pub concurrency: NonZeroUsize,

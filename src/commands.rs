@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Exit;
 use crate::execution;
 use crate::export;
-use crate::input::InputFile;
+use crate::input::{Column, InputFile};
 use crate::outcome::{RowResult, Status, Tally};
 use crate::output::progress::Progress;
 use crate::output::results::{Earlier, ResultsWriter};
@@ -22,6 +22,8 @@ use crate::providers::http::RetryPolicy;
 use crate::providers::{Provider, ProviderError, Secret};
 use crate::sandbox::{Sandbox, SandboxOptions, Seed};
 use crate::settings::{ExportSettings, ImportSettings, SandboxSettings, TenantSettings};
+use crate::sync;
+use crate::undo;
 use crate::validation::{self, Verdict};
 
 /// `roster validate FILE`: every row checked offline; nothing is written anywhere.
@@ -69,13 +71,13 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
     });
 
     let (provider, sandbox) = connect(&settings.tenant, settings.rate, &cancel).await?;
-    let needs = Needs::of(&checked);
+    let needs = Needs::of(&checked, settings.sync);
     let directory = tokio::select! {
         directory = provider.snapshot(&needs) => Some(directory),
         () = cancel.cancelled() => None,
     };
-    let plan = match directory {
-        Some(Ok(directory)) => plan::plan(&checked, &directory),
+    let directory = match directory {
+        Some(Ok(directory)) => directory,
         Some(Err(error)) => {
             let reason = format!("not attempted: {error}");
             record_unreached(&checked, &reason, &mut results, &mut progress)?;
@@ -89,13 +91,27 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
             return Ok(Exit::Interrupted);
         }
     };
+    let mut plan = plan::plan(&checked, &directory);
+    let refusal = if settings.sync {
+        let report = sync::add_removals(&mut plan, &checked, &directory);
+        register_synced_rows(&plan, &input, &mut results);
+        report.refusal(settings.max_removals)
+    } else {
+        None
+    };
     let calls = provider.batch(&plan.effects);
     let invalid = plan.rows.iter().filter(|r| matches!(r.disposition, Disposition::Invalid(_))).count();
-    let notes = notes_for(&plan, invalid, settings);
+    let mut notes = notes_for(&plan, invalid, settings);
 
     // A dry run shows what the valid rows would do even when others are invalid.
     if settings.dry_run {
         execution::preview::<Atlan>(&plan, &calls, &mut results, &mut progress)?;
+        notes.extend(refusal.map(|why| format!("a real run would refuse: {why}")));
+    } else if let Some(why) = refusal {
+        let reason = format!("not sent: {why}");
+        execution::hold(&plan, Status::Skipped, &reason, &mut results, &mut progress)?;
+        finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &notes)?;
+        anyhow::bail!("{why}; nothing was sent");
     } else if invalid > 0 && !settings.skip_invalid {
         let reason = format!(
             "not sent: {invalid} row(s) of this file are invalid; fix them, or rerun with --skip-invalid to send the valid rows"
@@ -118,7 +134,10 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
         )
         .await?;
     }
-    let tally = finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &notes)?;
+    let (tally, rows) = finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &notes)?;
+    if !settings.dry_run {
+        write_undo(&undo::undo(&plan, &directory, &rows), settings, settings.quiet)?;
+    }
     Ok(if cancel.is_cancelled() {
         Exit::Interrupted
     } else if tally.has_problems() {
@@ -126,6 +145,36 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
     } else {
         Exit::Success
     })
+}
+
+/// Gives the removals `--sync` added a row in the results: `remove`, the user, the group.
+fn register_synced_rows(plan: &Plan, input: &InputFile, results: &mut ResultsWriter) {
+    for row in &plan.rows {
+        let Some((user, group)) = &row.synced else { continue };
+        results.add_synthetic(row.line, &|header| {
+            if header == input.header(Column::Action) {
+                Some("remove".into())
+            } else if header == input.header(Column::User) {
+                Some(user.clone())
+            } else if header == input.header(Column::Group) {
+                Some(group.clone())
+            } else {
+                None
+            }
+        });
+    }
+}
+
+/// Writes the undo file when the run changed something.
+fn write_undo(table: &table::Table, settings: &ImportSettings, quiet: bool) -> anyhow::Result<()> {
+    if table.rows.is_empty() {
+        return Ok(());
+    }
+    table::write(table, Some(&settings.undo), table::Format::Csv, false)?;
+    if !quiet {
+        output::undo_note(&settings.undo, table.rows.len());
+    }
+    Ok(())
 }
 
 /// `roster export`: reads the tenant and writes the table.
@@ -265,7 +314,7 @@ fn finish<P: Provider>(
     started: Instant,
     sandbox: Option<&Sandbox>,
     notes: &[String],
-) -> anyhow::Result<Tally> {
+) -> anyhow::Result<(Tally, std::collections::BTreeMap<u64, RowResult>)> {
     progress.finish();
     let path = results.path().to_owned();
     let rows = results.finish()?;
@@ -286,7 +335,7 @@ fn finish<P: Provider>(
             notes,
         });
     }
-    Ok(tally)
+    Ok((tally, rows))
 }
 
 /// Fatal errors are `ProviderError` when the tenant could not be reached or read.

@@ -40,6 +40,9 @@ impl<'a> Recorder<'a> {
         if let Some(row) = self.rows.get(&result.line) {
             result.user_id = result.user_id.or_else(|| row.user_id.clone());
             result.group_id = result.group_id.or_else(|| row.group_id.clone());
+            if row.synced.is_some() {
+                result.detail = format!("{} (--sync: the file does not list this membership)", result.detail);
+            }
         }
         let copies: Vec<RowResult> = self
             .duplicates

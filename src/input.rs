@@ -24,11 +24,13 @@ pub enum Column {
     Description,
     /// `is_default` of a group.
     IsDefault,
+    /// `decision` of a reviewer on an exported `keep` row: `keep` or `revoke`.
+    Decision,
 }
 
 impl Column {
     /// Every column roster reads.
-    pub const ALL: [Column; 7] = [
+    pub const ALL: [Column; 8] = [
         Column::Action,
         Column::User,
         Column::Group,
@@ -36,6 +38,7 @@ impl Column {
         Column::Alias,
         Column::Description,
         Column::IsDefault,
+        Column::Decision,
     ];
 
     /// The column's name in files.
@@ -49,6 +52,7 @@ impl Column {
             Column::Alias => "alias",
             Column::Description => "description",
             Column::IsDefault => "is_default",
+            Column::Decision => "decision",
         }
     }
 

@@ -17,6 +17,8 @@ pub mod plan;
 pub mod providers;
 pub mod sandbox;
 pub mod settings;
+pub mod sync;
+pub mod undo;
 pub mod validation;
 
 use std::process::ExitCode;

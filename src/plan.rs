@@ -64,6 +64,9 @@ pub struct Directory {
     /// The (group, user) pairs the memberships cover: a pair absent from `memberships` but
     /// present here is known not to be a membership.
     pub membership_known: HashSet<(String, String)>,
+    /// Every member (user GUIDs) of the groups read in full: those `--sync` makes equal to
+    /// the file, and those about to be deleted (so that the undo file can bring them back).
+    pub members_of: HashMap<String, Vec<String>>,
 }
 
 /// What the file needs the provider to read.
@@ -76,12 +79,15 @@ pub struct Needs {
     /// (group, user) pairs of `add` and `remove` rows, whose membership decides whether the
     /// row is already true.
     pub pairs: BTreeSet<(GroupRef, UserRef)>,
+    /// Groups whose every member must be read (see [`Directory::members_of`]).
+    pub full_groups: BTreeSet<GroupRef>,
 }
 
 impl Needs {
-    /// Collects what the valid rows refer to.
+    /// Collects what the valid rows refer to; with `sync`, every group named by a
+    /// membership row is read in full.
     #[must_use]
-    pub fn of(rows: &[Checked]) -> Needs {
+    pub fn of(rows: &[Checked], sync: bool) -> Needs {
         let mut needs = Needs::default();
         for change in rows.iter().filter_map(|r| match &r.verdict {
             Verdict::Valid(change) => Some(change),
@@ -95,7 +101,16 @@ impl Needs {
                     needs.pairs.insert((group.clone(), user.clone()));
                 }
                 Change::SetRole { .. } => needs.roles = true,
+                Change::DeleteGroup { group } => {
+                    needs.full_groups.insert(group.clone());
+                }
                 _ => {}
+            }
+            if sync
+                && let Change::Add { group, .. } | Change::Remove { group, .. } | Change::Keep { group, .. } =
+                    change
+            {
+                needs.full_groups.insert(group.clone());
             }
         }
         needs
@@ -181,8 +196,11 @@ pub enum Disposition {
 /// A row's plan, with the GUIDs it resolved to (for the results file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedRow {
-    /// The input line.
+    /// The input line; for a removal `--sync` added, a number past the file's last line.
     pub line: u64,
+    /// For a removal `--sync` added: the username and group name it is about (it has no
+    /// input row of its own).
+    pub synced: Option<(String, String)>,
     /// What becomes of it.
     pub disposition: Disposition,
     /// The user's GUID, when resolved.
@@ -341,6 +359,7 @@ impl Planner<'_> {
     fn row(&mut self, row: &Checked) -> PlannedRow {
         let mut planned = PlannedRow {
             line: row.line,
+            synced: None,
             disposition: Disposition::Skipped(String::new()),
             user_id: None,
             group_id: None,
@@ -544,6 +563,7 @@ mod tests {
             users: vec![user(U1, "jdoe", "$member"), user(U2, "ann", "$admin")],
             memberships: HashSet::from([(G1.to_string(), U1.to_string()), (G2.to_string(), U1.to_string())]),
             membership_known: pairs,
+            members_of: HashMap::new(),
         }
     }
 

@@ -195,6 +195,8 @@ pub struct ImportSettings {
     pub input: PathBuf,
     /// Where results go.
     pub results: PathBuf,
+    /// Where the undo file goes: beside the results, `<stem>.undo.csv`.
+    pub undo: PathBuf,
     /// An earlier results file to resume from.
     pub resume: Option<PathBuf>,
     /// The tenant.
@@ -209,6 +211,10 @@ pub struct ImportSettings {
     pub skip_invalid: bool,
     /// Removals confirmed.
     pub yes: bool,
+    /// Make named groups equal to the file.
+    pub sync: bool,
+    /// With `sync`, the most removals allowed.
+    pub max_removals: usize,
     /// No progress or summary.
     pub quiet: bool,
 }
@@ -221,9 +227,13 @@ impl ImportSettings {
         env_key: Option<String>,
     ) -> Result<ImportSettings, SettingsError> {
         let default_rate = NonZeroU32::new(DEFAULT_RATE_PER_MINUTE).expect("non-zero");
+        let results = args.results.clone().unwrap_or_else(|| results::default_path(&args.file));
+        let stem = args.file.file_stem().unwrap_or_default().to_string_lossy();
+        let undo = results.with_file_name(format!("{stem}.undo.csv"));
         Ok(ImportSettings {
             input: args.file.clone(),
-            results: args.results.clone().unwrap_or_else(|| results::default_path(&args.file)),
+            undo,
+            results,
             resume: args.resume.clone(),
             tenant: TenantSettings::from_cli(&args.tenant, env_url, env_key)?,
             concurrency: args.concurrency,
@@ -231,6 +241,8 @@ impl ImportSettings {
             dry_run: args.dry_run,
             skip_invalid: args.skip_invalid,
             yes: args.yes,
+            sync: args.sync,
+            max_removals: args.max_removals,
             quiet: args.quiet,
         })
     }

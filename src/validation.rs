@@ -115,6 +115,7 @@ pub fn parse_row(file: &InputFile, row: &RawRow) -> Result<Change, RowError> {
         )?
         .parse()
         .map_err(|e| RowError::in_column(file.header(Column::Action), e))?;
+    let action = cells.decided(action)?;
     let user = || cells.parsed(Column::User, UserRef::parse, "give the user's username, email or GUID");
     let group = || cells.parsed(Column::Group, GroupRef::parse, "give the group's internal name or GUID");
     Ok(match action {
@@ -177,6 +178,29 @@ impl Cells<'_> {
         fix: &str,
     ) -> Result<T, RowError> {
         parse(self.required(column, fix)?).map_err(|e| RowError::in_column(self.file.header(column), e))
+    }
+
+    /// A reviewer's `decision` on an exported `keep` row: `keep` leaves it, `revoke` (or
+    /// `remove`) turns it into a removal.
+    fn decided(&self, action: Action) -> Result<Action, RowError> {
+        let Some(decision) = self.get(Column::Decision) else { return Ok(action) };
+        let column = Some(self.file.header(Column::Decision).to_string());
+        if action != Action::Keep {
+            return Err(RowError {
+                column,
+                problem: format!("a decision ({decision:?}) on a row whose action is {action}"),
+                fix: "decisions go on the keep rows of an export; clear the decision, or set the action to keep".into(),
+            });
+        }
+        match decision.to_lowercase().as_str() {
+            "keep" => Ok(Action::Keep),
+            "revoke" | "remove" => Ok(Action::Remove),
+            _ => Err(RowError {
+                column,
+                problem: format!("{decision:?} is not a decision"),
+                fix: "write keep or revoke (or leave it empty to keep)".into(),
+            }),
+        }
     }
 
     fn group_fields(&self) -> Result<GroupFields, RowError> {
@@ -403,6 +427,20 @@ mod tests {
             ]
         );
         assert_eq!(rows[7].verdict, Verdict::Empty);
+    }
+
+    #[test]
+    fn a_reviewers_decision_turns_keep_rows_into_removals() {
+        let rows = check(
+            "action,user,group,decision,justification\nkeep,jdoe,hr,revoke,left the team\nkeep,ann,hr,Keep,\n\
+             keep,bob,hr,,\nkeep,cy,hr,maybe,\nadd,dee,hr,revoke,\n",
+        );
+        let actions: Vec<Option<Action>> = rows.iter().map(|r| r.change().map(Change::action)).collect();
+        assert_eq!(actions, [Some(Action::Remove), Some(Action::Keep), Some(Action::Keep), None, None]);
+        assert!(
+            matches!(&rows[3].verdict, Verdict::Invalid(e) if e.to_string().starts_with("column decision: \"maybe\" is not a decision"))
+        );
+        assert!(matches!(&rows[4].verdict, Verdict::Invalid(e) if e.problem.contains("whose action is add")));
     }
 
     #[test]

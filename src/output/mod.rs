@@ -170,3 +170,9 @@ pub fn export_report(
         eprintln!("(from an in-process sandbox seeded with the sample tenant)");
     }
 }
+
+/// Where the undo file went.
+#[expect(clippy::print_stderr, reason = "the summary goes to stderr")]
+pub fn undo_note(path: &Path, rows: usize) {
+    eprintln!("undo: {} ({rows} rows; `roster import {}` reverses this run)", path.display(), path.display());
+}

@@ -42,6 +42,8 @@ pub struct ResultsWriter {
     writer: csv::Writer<File>,
     header: Vec<String>,
     cells: HashMap<u64, Vec<String>>,
+    kept_headers: Vec<String>,
+    synthetic: std::collections::HashSet<u64>,
     delimiter: u8,
     bom: bool,
     written: BTreeMap<u64, RowResult>,
@@ -65,12 +67,23 @@ impl ResultsWriter {
         Ok(ResultsWriter {
             path: path.to_owned(),
             writer,
+            kept_headers: kept.iter().map(|i| input.headers[*i].clone()).collect(),
+            synthetic: std::collections::HashSet::new(),
             header,
             cells,
             delimiter: input.delimiter,
             bom: input.bom,
             written: BTreeMap::new(),
         })
+    }
+
+    /// Registers a row that has no input line (a removal `--sync` added) with the cells it
+    /// shows: `action`, `user` and `group` filled in, the rest empty. Its `line` column stays
+    /// empty.
+    pub fn add_synthetic(&mut self, line: u64, fill: &dyn Fn(&str) -> Option<String>) {
+        let cells = self.kept_headers.iter().map(|h| fill(h).unwrap_or_default()).collect();
+        self.cells.insert(line, cells);
+        self.synthetic.insert(line);
     }
 
     /// Where the results go.
@@ -117,8 +130,10 @@ impl ResultsWriter {
     fn record(&self, result: &RowResult) -> Vec<String> {
         let mut record = self.cells.get(&result.line).cloned().unwrap_or_default();
         let optional = |value: Option<String>| value.unwrap_or_default();
+        let line =
+            if self.synthetic.contains(&result.line) { String::new() } else { result.line.to_string() };
         record.extend([
-            result.line.to_string(),
+            line,
             result.status.to_string(),
             result.detail.clone(),
             optional(result.http_status.map(|s| s.to_string())),

@@ -488,6 +488,26 @@ impl Provider for Atlan {
         let wanted: HashSet<UserRef> = needs.users.iter().cloned().collect();
         let (users, group_counts) = self.users(&wanted).await?;
         let mut directory = Directory { roles, groups, users, ..Directory::default() };
+        // Groups read in full (for --sync, and for undoing deletions) answer their pairs too.
+        let full: Vec<String> = needs
+            .full_groups
+            .iter()
+            .filter_map(|wanted| directory.groups.iter().find(|g| matches_group(g, wanted)))
+            .map(|g| g.id.clone())
+            .collect();
+        for group in full {
+            let (_, members) = self.members_of(group.clone()).await;
+            let mut ids = Vec::new();
+            for (user, _) in members?.iter().filter_map(user_info) {
+                ids.push(user.id.clone());
+                if !directory.users.iter().any(|u| u.id == user.id) {
+                    directory.users.push(user);
+                }
+            }
+            directory.membership_known.extend(directory.users.iter().map(|u| (group.clone(), u.id.clone())));
+            directory.memberships.extend(ids.iter().map(|u| (group.clone(), u.clone())));
+            directory.members_of.insert(group, ids);
+        }
         let pairs: Vec<(String, String)> = needs
             .pairs
             .iter()
@@ -496,9 +516,11 @@ impl Provider for Atlan {
                 let user = directory.users.iter().find(|u| matches_user(u, user))?;
                 Some((group.id.clone(), user.id.clone()))
             })
+            .filter(|pair| !directory.membership_known.contains(pair))
             .collect();
-        directory.memberships = self.memberships(&pairs, &directory.groups, &group_counts).await?;
-        directory.membership_known = pairs.into_iter().collect();
+        let members = self.memberships(&pairs, &directory.groups, &group_counts).await?;
+        directory.memberships.extend(members);
+        directory.membership_known.extend(pairs);
         Ok(directory)
     }
 

@@ -1,0 +1,169 @@
+//! Desired-state sync: `import FILE --sync` makes the membership of every group the file
+//! names equal to the file. Members the file doesn't list are removed; the guard rails
+//! refuse a run whose removals exceed `--max-removals`, or which would empty a group.
+//!
+//! Pure: it extends a plan, given every member of the groups in scope.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::Change;
+use crate::plan::{Directory, Disposition, Effect, Plan, PlannedRow};
+use crate::validation::Checked;
+
+/// The default `--max-removals`: small, so a truncated or wrong file can't strip a tenant.
+pub const DEFAULT_MAX_REMOVALS: usize = 10;
+
+/// What sync added to a plan, and what its guard rails say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Memberships the file doesn't list, now removals.
+    pub added_removals: usize,
+    /// All removals of the run (the file's own `remove` rows too).
+    pub removals: usize,
+    /// Groups (by name) that would be left without members.
+    pub emptied: Vec<String>,
+}
+
+impl SyncReport {
+    /// Why the run must not go ahead, if it mustn't.
+    #[must_use]
+    pub fn refusal(&self, max_removals: usize) -> Option<String> {
+        if !self.emptied.is_empty() {
+            return Some(format!(
+                "--sync would leave group(s) {} without members; list at least one member of each (or drop --sync)",
+                self.emptied.join(", ")
+            ));
+        }
+        (self.removals > max_removals).then(|| {
+            format!(
+                "--sync would remove {} membership(s), more than --max-removals {max_removals}; check the file, then raise --max-removals if it is right",
+                self.removals
+            )
+        })
+    }
+}
+
+/// Adds a removal for every member of a group in scope that the file doesn't keep or add.
+/// `checked` and `plan.rows` are the file's rows in the same order.
+pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory) -> SyncReport {
+    // Per group in scope: the users the file wants in it, and those it removes itself.
+    let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut removed: BTreeSet<(String, String)> = BTreeSet::new();
+    for (row, planned) in checked.iter().zip(&plan.rows) {
+        let (Some(change), Some(group)) = (row.change(), planned.group_id.clone()) else { continue };
+        if matches!(planned.disposition, Disposition::Invalid(_)) {
+            continue;
+        }
+        let users = wanted.entry(group.clone()).or_default();
+        match (change, planned.user_id.clone()) {
+            (Change::Add { .. } | Change::Keep { .. }, Some(user)) => {
+                users.insert(user);
+            }
+            (Change::Remove { .. }, Some(user)) => {
+                removed.insert((group, user));
+            }
+            _ => {}
+        }
+    }
+    let name_of_group =
+        |id: &str| directory.groups.iter().find(|g| g.id == id).map_or(id.to_string(), |g| g.name.clone());
+    let name_of_user =
+        |id: &str| directory.users.iter().find(|u| u.id == id).map_or(id.to_string(), |u| u.username.clone());
+    let mut report = SyncReport::default();
+    let mut next_line = plan.rows.iter().map(|r| r.line).max().unwrap_or(1) + 1;
+    for (group, users) in &wanted {
+        if users.is_empty() {
+            report.emptied.push(name_of_group(group));
+        }
+        let members = directory.members_of.get(group).map_or(&[][..], Vec::as_slice);
+        for member in members {
+            if users.contains(member) || removed.contains(&(group.clone(), member.clone())) {
+                continue;
+            }
+            plan.effects.push(Effect::Leave { user: member.clone(), group: group.clone() });
+            plan.rows.push(PlannedRow {
+                line: next_line,
+                synced: Some((name_of_user(member), name_of_group(group))),
+                disposition: Disposition::Change(plan.effects.len() - 1),
+                user_id: Some(member.clone()),
+                group_id: Some(group.clone()),
+            });
+            next_line += 1;
+            report.added_removals += 1;
+        }
+    }
+    report.removals = plan.effects.iter().filter(|e| matches!(e, Effect::Leave { .. })).count();
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::InputFile;
+    use crate::plan::{GroupInfo, UserInfo, plan};
+    use crate::validation::validate;
+    use std::path::Path;
+
+    fn guid(n: u8) -> String {
+        format!("00000000-0000-4000-8000-0000000000{n:02}")
+    }
+
+    fn directory() -> Directory {
+        let user =
+            |n: u8, name: &str| UserInfo { id: guid(n), username: name.into(), email: None, role: None };
+        let group = |n: u8, name: &str| GroupInfo {
+            id: guid(n),
+            name: name.into(),
+            alias: None,
+            description: None,
+            is_default: false,
+            member_count: 3,
+        };
+        let mut directory = Directory {
+            users: vec![user(1, "ann"), user(2, "bob"), user(3, "cy")],
+            groups: vec![group(10, "hr"), group(11, "sales")],
+            ..Directory::default()
+        };
+        for g in [10, 11] {
+            directory.members_of.insert(guid(g), vec![guid(1), guid(2), guid(3)]);
+            for u in [1, 2, 3] {
+                directory.memberships.insert((guid(g), guid(u)));
+                directory.membership_known.insert((guid(g), guid(u)));
+            }
+        }
+        directory
+    }
+
+    fn synced(text: &str) -> (Plan, SyncReport) {
+        let file = InputFile::parse(Path::new("in.csv"), text.as_bytes()).unwrap();
+        let checked = validate(&file);
+        let directory = directory();
+        let mut plan = plan(&checked, &directory);
+        let report = add_removals(&mut plan, &checked, &directory);
+        (plan, report)
+    }
+
+    #[test]
+    fn members_the_file_does_not_list_are_removed_from_the_groups_it_names() {
+        let (plan, report) = synced("action,user,group\nkeep,ann,hr\nremove,bob,hr\n");
+        assert_eq!(report, SyncReport { added_removals: 1, removals: 2, emptied: vec![] });
+        let extra = plan.rows.last().unwrap();
+        assert_eq!(extra.synced, Some(("cy".to_string(), "hr".to_string())));
+        assert_eq!(extra.line, 4, "numbered after the file's last line");
+        assert!(
+            plan.rows.iter().all(|r| r.group_id.as_deref() != Some(guid(11).as_str())),
+            "sales is not in scope"
+        );
+    }
+
+    #[test]
+    fn the_guard_rails_refuse_too_many_removals_and_emptied_groups() {
+        let (_, report) = synced("action,user,group\nkeep,ann,hr\n");
+        assert_eq!(report.removals, 2);
+        assert!(report.refusal(1).unwrap().contains("more than --max-removals 1"));
+        assert_eq!(report.refusal(2), None);
+        let (_, report) = synced("action,user,group\nremove,ann,hr\n");
+        assert_eq!(report.emptied, ["hr"]);
+        assert!(report.refusal(100).unwrap().contains("without members"));
+    }
+}
