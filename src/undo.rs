@@ -189,8 +189,8 @@ mod tests {
             rows,
             [
                 "create_group,,old_team,,Old Team,old,false,7",
-                "add,bob,old_team,,,,,7",
                 "add,bob,hr,,,,,3",
+                "add,bob,old_team,,,,,7",
                 "remove,ann,hr,,,,,2",
                 "set_role,ann,,$member,,,,4",
                 "update_group,,hr,,HR,,,5",
