@@ -102,7 +102,7 @@ pub struct DiffArgs {
 /// `roster validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The assignments file (CSV).
+    /// The assignments file (CSV, or an Excel .xlsx workbook).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 }
@@ -111,7 +111,7 @@ pub struct ValidateArgs {
 #[derive(Debug, Args)]
 #[allow(clippy::struct_excessive_bools, reason = "each is an independent command-line switch")]
 pub struct ImportArgs {
-    /// The assignments file (CSV).
+    /// The assignments file (CSV, or an Excel .xlsx workbook).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 

@@ -38,7 +38,7 @@ async fn help_lists_the_commands_and_every_import_flag() {
     Usage: roster import [OPTIONS] <FILE>
 
     Arguments:
-      <FILE>  The assignments file (CSV)
+      <FILE>  The assignments file (CSV, or an Excel .xlsx workbook)
 
     Options:
           --dry-run              Read the tenant and report what each row would do; change nothing
@@ -46,6 +46,8 @@ async fn help_lists_the_commands_and_every_import_flag() {
           --resume <RESULTS>     Re-run only the rows an earlier run's results file does not show as ok or unchanged
           --skip-invalid         Send the valid rows even if some rows are invalid (those are reported, not sent)
           --yes                  Confirm removals and deletions without asking
+          --sync                 Make every group the file names have exactly the members its add and keep rows list: members it doesn't list are removed
+          --max-removals <N>     With --sync, refuse (sending nothing) when the run would remove more memberships [default: 10]
           --concurrency <N>      Calls in flight at once [default: 4]
           --rate <N/min>         The tenant's request budget; roster paces a little under it [default: 400/min, Atlan's limit]
       -q, --quiet                Print nothing but errors

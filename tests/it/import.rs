@@ -130,7 +130,8 @@ async fn every_action_of_the_sample_is_applied_end_to_end() {
 
     let summary = work.redact(&output.stderr);
     assert!(summary.contains("[TMP]/assignments.csv: 11 rows: 9 ok, 1 unchanged, 1 skipped"), "{summary}");
-    assert!(summary.ends_with("results: [TMP]/assignments.results.csv\n"), "{summary}");
+    assert!(summary.contains("results: [TMP]/assignments.results.csv\n"), "{summary}");
+    assert!(summary.ends_with("undo: [TMP]/assignments.undo.csv (7 rows; `roster import [TMP]/assignments.undo.csv` reverses this run)\n"), "{summary}");
 }
 
 #[tokio::test]
