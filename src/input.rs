@@ -26,11 +26,13 @@ pub enum Column {
     IsDefault,
     /// `decision` of a reviewer on an exported `keep` row: `keep` or `revoke`.
     Decision,
+    /// `new_name` of a group an `update_group` row renames.
+    NewName,
 }
 
 impl Column {
     /// Every column roster reads.
-    pub const ALL: [Column; 8] = [
+    pub const ALL: [Column; 9] = [
         Column::Action,
         Column::User,
         Column::Group,
@@ -39,6 +41,7 @@ impl Column {
         Column::Description,
         Column::IsDefault,
         Column::Decision,
+        Column::NewName,
     ];
 
     /// The column's name in files.
@@ -53,6 +56,7 @@ impl Column {
             Column::Description => "description",
             Column::IsDefault => "is_default",
             Column::Decision => "decision",
+            Column::NewName => "new_name",
         }
     }
 

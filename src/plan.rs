@@ -239,7 +239,7 @@ struct Index<'a> {
     users_by_name: HashMap<&'a str, &'a UserInfo>,
     users_by_email: HashMap<&'a str, &'a UserInfo>,
     groups_by_id: HashMap<&'a str, &'a GroupInfo>,
-    groups_by_name: HashMap<&'a str, &'a GroupInfo>,
+    groups_by_name: HashMap<String, &'a GroupInfo>,
 }
 
 impl<'a> Index<'a> {
@@ -252,7 +252,8 @@ impl<'a> Index<'a> {
             users_by_name: users.iter().map(|u| (u.username.as_str(), u)).collect(),
             users_by_email: users.iter().filter_map(|u| u.email.as_deref().map(|e| (e, u))).collect(),
             groups_by_id: groups.iter().map(|g| (g.id.as_str(), g)).collect(),
-            groups_by_name: groups.iter().map(|g| (g.name.as_str(), g)).collect(),
+            // Names match without regard to case: UiPath's do, and Atlan's are lower-case.
+            groups_by_name: groups.iter().map(|g| (g.name.to_lowercase(), g)).collect(),
         }
     }
 
@@ -267,7 +268,7 @@ impl<'a> Index<'a> {
     fn group(&self, group: &GroupRef) -> Option<&'a GroupInfo> {
         match group {
             GroupRef::Id(id) => self.groups_by_id.get(id.as_str()).copied(),
-            GroupRef::Name(name) => self.groups_by_name.get(name.as_str()).copied(),
+            GroupRef::Name(name) => self.groups_by_name.get(&name.as_str().to_lowercase()).copied(),
         }
     }
 
@@ -300,7 +301,7 @@ impl<'a> Index<'a> {
         };
         let group = |g: &GroupRef| {
             self.group(g)
-                .and_then(|info| GroupName::parse(&info.name).ok())
+                .and_then(|info| GroupName::free(&info.name).ok())
                 .map_or_else(|| g.clone(), GroupRef::Name)
         };
         match change {
@@ -490,6 +491,15 @@ impl Planner<'_> {
                         ));
                     }
                 };
+                let taken =
+                    fields.new_name.as_ref().and_then(|n| self.index.group(&GroupRef::Name(n.clone())));
+                if let Some(other) = taken.filter(|other| other.id != info.id) {
+                    return Err(RowError {
+                        column: Some("new_name".into()),
+                        problem: format!("a group named {} exists already", other.name),
+                        fix: "choose another name, or delete that group first".into(),
+                    });
+                }
                 if differences(info, fields).is_empty() {
                     Disposition::Unchanged(format!("group {} already has these values", info.name))
                 } else {
@@ -519,6 +529,9 @@ fn differences(group: &GroupInfo, fields: &GroupFields) -> Vec<&'static str> {
     }
     if fields.is_default.is_some_and(|d| d != group.is_default) {
         differ.push("is_default");
+    }
+    if fields.new_name.as_ref().is_some_and(|n| n.as_str() != group.name) {
+        differ.push("name");
     }
     differ
 }

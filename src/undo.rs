@@ -11,8 +11,8 @@ use crate::output::table::Table;
 use crate::plan::{Directory, Effect, GroupTarget, Plan};
 
 /// The undo file's columns: the import format, and the lines each row reverses.
-pub const UNDO_COLUMNS: [&str; 8] =
-    ["action", "user", "group", "role", "alias", "description", "is_default", "undoes_line"];
+pub const UNDO_COLUMNS: [&str; 9] =
+    ["action", "user", "group", "role", "alias", "description", "is_default", "new_name", "undoes_line"];
 
 /// One reversing row; empty fields are left out of the import (as in any input file).
 #[derive(Debug, Default)]
@@ -25,6 +25,7 @@ struct Reversal {
     alias: String,
     description: String,
     is_default: String,
+    new_name: String,
 }
 
 impl Reversal {
@@ -45,6 +46,7 @@ impl Reversal {
             self.alias,
             self.description,
             self.is_default,
+            self.new_name,
             undoes,
         ]
     }
@@ -108,6 +110,13 @@ fn reverse(effect: &Effect, directory: &Directory) -> Vec<Reversal> {
             .collect(),
         Effect::UpdateGroup { id, name, fields } => {
             let Some(old) = group(id) else { return Vec::new() };
+            if let Some(new_name) = &fields.new_name {
+                // A rename goes back by the group's new name.
+                return vec![Reversal {
+                    new_name: old.name.clone(),
+                    ..Reversal::new(2, "update_group", new_name.to_string())
+                }];
+            }
             // Only the fields the run set go back. One that was empty before can't be
             // restored by import, where an empty cell means "leave alone".
             let back = |set: bool, value: Option<String>| {
@@ -188,13 +197,13 @@ mod tests {
         assert_eq!(
             rows,
             [
-                "create_group,,old_team,,Old Team,old,false,7",
-                "add,bob,hr,,,,,3",
-                "add,bob,old_team,,,,,7",
-                "remove,ann,hr,,,,,2",
-                "set_role,ann,,$member,,,,4",
-                "update_group,,hr,,HR,,,5",
-                "delete_group,,new_team,,,,,6",
+                "create_group,,old_team,,Old Team,old,false,,7",
+                "add,bob,hr,,,,,,3",
+                "add,bob,old_team,,,,,,7",
+                "remove,ann,hr,,,,,,2",
+                "set_role,ann,,$member,,,,,4",
+                "update_group,,hr,,HR,,,,5",
+                "delete_group,,new_team,,,,,,6",
             ]
         );
         let nothing: BTreeMap<u64, RowResult> = BTreeMap::new();

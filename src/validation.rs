@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::input::{Column, InputFile, RawRow};
 use crate::model::values::parse_bool;
-use crate::model::{Action, Change, GroupFields, GroupName, GroupRef, RoleRef, UserRef, ValueError};
+use crate::model::{Action, Change, GroupFields, GroupRef, NameRule, RoleRef, UserRef, ValueError};
 
 /// What is wrong with a row, where, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,9 +80,50 @@ impl Checked {
     }
 }
 
-/// Checks every row of a file on its own and against the others, without a tenant.
+/// What a platform allows, which decides what is valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// The platform's name, for messages.
+    pub platform: &'static str,
+    /// How it names groups.
+    pub group_names: NameRule,
+    /// Whether it has workspace roles (`set_role`).
+    pub roles: bool,
+    /// Whether `update_group` may rename (`new_name`).
+    pub renames: bool,
+    /// Whether groups have alias, description and default flags.
+    pub group_attributes: bool,
+}
+
+impl Rules {
+    /// Atlan: internal names `[a-z0-9_]`, workspace roles, alias/description/default, no renames.
+    pub const ATLAN: Rules = Rules {
+        platform: "Atlan",
+        group_names: NameRule::Atlan,
+        roles: true,
+        renames: false,
+        group_attributes: true,
+    };
+    /// UiPath: free-text group names that can be renamed, no roles, no other group attributes.
+    pub const UIPATH: Rules = Rules {
+        platform: "UiPath",
+        group_names: NameRule::Free,
+        roles: false,
+        renames: true,
+        group_attributes: false,
+    };
+}
+
+/// Checks every row of a file on its own and against the others, without a tenant, by
+/// Atlan's rules.
 #[must_use]
 pub fn validate(file: &InputFile) -> Vec<Checked> {
+    validate_for(file, &Rules::ATLAN)
+}
+
+/// Checks every row of a file on its own and against the others, without a tenant.
+#[must_use]
+pub fn validate_for(file: &InputFile, rules: &Rules) -> Vec<Checked> {
     let mut rows: Vec<Checked> = file
         .rows
         .iter()
@@ -91,7 +132,7 @@ pub fn validate(file: &InputFile) -> Vec<Checked> {
             verdict: if row.cells.iter().all(|c| c.trim().is_empty()) {
                 Verdict::Empty
             } else {
-                parse_row(file, row).map_or_else(Verdict::Invalid, Verdict::Valid)
+                parse_row(file, row, rules).map_or_else(Verdict::Invalid, Verdict::Valid)
             },
         })
         .collect();
@@ -100,7 +141,7 @@ pub fn validate(file: &InputFile) -> Vec<Checked> {
 }
 
 /// Parses one row's cells into the change it asks for.
-pub fn parse_row(file: &InputFile, row: &RawRow) -> Result<Change, RowError> {
+pub fn parse_row(file: &InputFile, row: &RawRow, rules: &Rules) -> Result<Change, RowError> {
     if row.width > file.headers.len() {
         return Err(RowError::row(
             format!("the row has {} cells but the header has {}", row.width, file.headers.len()),
@@ -117,11 +158,24 @@ pub fn parse_row(file: &InputFile, row: &RawRow) -> Result<Change, RowError> {
         .map_err(|e| RowError::in_column(file.header(Column::Action), e))?;
     let action = cells.decided(action)?;
     let user = || cells.parsed(Column::User, UserRef::parse, "give the user's username, email or GUID");
-    let group = || cells.parsed(Column::Group, GroupRef::parse, "give the group's internal name or GUID");
+    let names = rules.group_names;
+    let (which, example) = match names {
+        NameRule::Atlan => ("internal name", "data_stewards"),
+        NameRule::Free => ("name", "Data Stewards"),
+    };
+    let group_fix = format!("give the group's {which} or GUID");
+    let group = || cells.parsed(Column::Group, |text| GroupRef::parse_with(text, names), &group_fix);
     Ok(match action {
         Action::Add => Change::Add { user: user()?, group: group()? },
         Action::Remove => Change::Remove { user: user()?, group: group()? },
         Action::Keep => Change::Keep { user: user()?, group: group()? },
+        Action::SetRole if !rules.roles => {
+            return Err(RowError {
+                column: Some(file.header(Column::Action).to_string()),
+                problem: format!("{} has no workspace roles, so set_role can't be applied", rules.platform),
+                fix: "grant access through group membership (add rows) instead".into(),
+            });
+        }
         Action::SetRole => Change::SetRole {
             user: user()?,
             role: cells.parsed(Column::Role, RoleRef::parse, "give $admin, $member or $guest")?,
@@ -129,19 +183,21 @@ pub fn parse_row(file: &InputFile, row: &RawRow) -> Result<Change, RowError> {
         Action::CreateGroup => Change::CreateGroup {
             name: cells.parsed(
                 Column::Group,
-                GroupName::parse,
-                "give the new group's internal name, e.g. data_stewards",
+                |text| names.parse(text),
+                &format!("give the new group's {which}, e.g. {example}"),
             )?,
-            fields: cells.group_fields()?,
+            fields: cells.group_fields(rules)?,
         },
         Action::UpdateGroup => {
             let group = group()?;
-            let fields = cells.group_fields()?;
+            let fields = cells.group_fields(rules)?;
             if fields.is_empty() {
-                return Err(RowError::row(
-                    "update_group changes nothing",
-                    "fill in alias, description or is_default with the new value",
-                ));
+                let fix = if rules.group_attributes {
+                    "fill in alias, description or is_default with the new value"
+                } else {
+                    "fill in new_name with the group's new name"
+                };
+                return Err(RowError::row("update_group changes nothing", fix));
             }
             Change::UpdateGroup { group, fields }
         }
@@ -174,7 +230,7 @@ impl Cells<'_> {
     fn parsed<T>(
         &self,
         column: Column,
-        parse: fn(&str) -> Result<T, ValueError>,
+        parse: impl Fn(&str) -> Result<T, ValueError>,
         fix: &str,
     ) -> Result<T, RowError> {
         parse(self.required(column, fix)?).map_err(|e| RowError::in_column(self.file.header(column), e))
@@ -203,7 +259,40 @@ impl Cells<'_> {
         }
     }
 
-    fn group_fields(&self) -> Result<GroupFields, RowError> {
+    fn group_fields(&self, rules: &Rules) -> Result<GroupFields, RowError> {
+        let unsupported = |column: Column, what: &str| RowError {
+            column: Some(self.file.header(column).to_string()),
+            problem: format!("{} groups have no {what}", rules.platform),
+            fix: format!("leave {} empty", column.name()),
+        };
+        if !rules.group_attributes {
+            for (column, what) in [
+                (Column::Alias, "alias"),
+                (Column::Description, "description"),
+                (Column::IsDefault, "default flag"),
+            ] {
+                if self.get(column).is_some() {
+                    return Err(unsupported(column, what));
+                }
+            }
+        }
+        let new_name = self
+            .get(Column::NewName)
+            .map(|text| {
+                if !rules.renames {
+                    return Err(RowError {
+                        column: Some(self.file.header(Column::NewName).to_string()),
+                        problem: format!("{} does not rename groups", rules.platform),
+                        fix: "create a group with the new name, move the members, then delete the old one"
+                            .into(),
+                    });
+                }
+                rules
+                    .group_names
+                    .parse(text)
+                    .map_err(|e| RowError::in_column(self.file.header(Column::NewName), e))
+            })
+            .transpose()?;
         let is_default = self
             .get(Column::IsDefault)
             .map(parse_bool)
@@ -213,6 +302,7 @@ impl Cells<'_> {
             alias: self.get(Column::Alias).map(String::from),
             description: self.get(Column::Description).map(String::from),
             is_default,
+            new_name,
         })
     }
 }
@@ -441,6 +531,35 @@ mod tests {
             matches!(&rows[3].verdict, Verdict::Invalid(e) if e.to_string().starts_with("column decision: \"maybe\" is not a decision"))
         );
         assert!(matches!(&rows[4].verdict, Verdict::Invalid(e) if e.problem.contains("whose action is add")));
+    }
+
+    #[test]
+    fn uipath_rules_allow_free_group_names_and_renames_but_no_roles() {
+        let file = InputFile::parse(
+            Path::new("in.csv"),
+            b"action,user,group,role,new_name,alias\nadd,jdoe,Automation Developers,,,\n\
+              update_group,,Finance Team,,Finance & Ops,\nset_role,jdoe,,admin,,\nupdate_group,,Finance Team,,,Fin\n\
+              update_group,,finance,,finance_ops,\n",
+        )
+        .unwrap();
+        let uipath = validate_for(&file, &Rules::UIPATH);
+        assert!(matches!(uipath[0].verdict, Verdict::Valid(_)));
+        assert!(
+            matches!(&uipath[1].verdict, Verdict::Valid(Change::UpdateGroup { fields, .. }) if fields.new_name.as_ref().unwrap().as_str() == "Finance & Ops")
+        );
+        assert!(
+            matches!(&uipath[2].verdict, Verdict::Invalid(e) if e.problem.contains("UiPath has no workspace roles"))
+        );
+        assert!(
+            matches!(&uipath[3].verdict, Verdict::Invalid(e) if e.problem.contains("UiPath groups have no alias"))
+        );
+        let atlan = validate(&file);
+        assert!(
+            matches!(&atlan[0].verdict, Verdict::Invalid(e) if e.problem.contains("not a valid group name"))
+        );
+        assert!(
+            matches!(&atlan[4].verdict, Verdict::Invalid(e) if e.problem.contains("Atlan does not rename groups"))
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ pub mod values;
 use std::fmt;
 use std::str::FromStr;
 
-pub use values::{Email, GroupName, GroupRef, Guid, RoleRef, UserRef, ValueError};
+pub use values::{Email, GroupName, GroupRef, Guid, NameRule, RoleRef, UserRef, ValueError};
 
 /// The `action` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,13 +91,18 @@ pub struct GroupFields {
     pub description: Option<String>,
     /// Whether new users join the group automatically.
     pub is_default: Option<bool>,
+    /// A new name (`update_group` with `new_name`, where the platform renames groups).
+    pub new_name: Option<GroupName>,
 }
 
 impl GroupFields {
     /// Whether no field is set.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.alias.is_none() && self.description.is_none() && self.is_default.is_none()
+        self.alias.is_none()
+            && self.description.is_none()
+            && self.is_default.is_none()
+            && self.new_name.is_none()
     }
 }
 

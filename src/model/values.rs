@@ -131,6 +131,19 @@ impl GroupName {
         Err(ValueError::new(format!("{text:?} is not a valid group name"), fix))
     }
 
+    /// A name on a platform whose group names are free text (UiPath: "Automation
+    /// Developers"): anything but empty, control characters, or more than 256 characters.
+    pub fn free(text: &str) -> Result<GroupName, ValueError> {
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > 256 || text.chars().any(char::is_control) {
+            return Err(ValueError::new(
+                format!("{text:?} is not a valid group name"),
+                "give the group's name as the platform shows it (1 to 256 characters)",
+            ));
+        }
+        Ok(GroupName(text.to_string()))
+    }
+
     /// The name Atlan's SDK would make of a display name, restricted to the allowed characters.
     #[must_use]
     pub fn suggest(text: &str) -> String {
@@ -235,6 +248,25 @@ impl fmt::Display for UserRef {
     }
 }
 
+/// How a platform names groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRule {
+    /// Atlan: lower-case letters, digits and `_`.
+    Atlan,
+    /// Free text (UiPath).
+    Free,
+}
+
+impl NameRule {
+    /// Parses a group name under this rule.
+    pub fn parse(self, text: &str) -> Result<GroupName, ValueError> {
+        match self {
+            NameRule::Atlan => GroupName::parse(text),
+            NameRule::Free => GroupName::free(text),
+        }
+    }
+}
+
 /// A group, by GUID or internal name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum GroupRef {
@@ -245,12 +277,17 @@ pub enum GroupRef {
 }
 
 impl GroupRef {
-    /// Reads a group cell: a GUID if shaped like one, else an internal name.
+    /// Reads a group cell: a GUID if shaped like one, else an internal name by Atlan's rule.
     pub fn parse(text: &str) -> Result<GroupRef, ValueError> {
+        GroupRef::parse_with(text, NameRule::Atlan)
+    }
+
+    /// Reads a group cell: a GUID if shaped like one, else a name under `rule`.
+    pub fn parse_with(text: &str, rule: NameRule) -> Result<GroupRef, ValueError> {
         if Guid::looks_like(text) {
             return Guid::parse(text).map(GroupRef::Id);
         }
-        GroupName::parse(text).map(GroupRef::Name).map_err(|mut error| {
+        rule.parse(text).map(GroupRef::Name).map_err(|mut error| {
             error.fix = format!("{}; or give the group's GUID", error.fix);
             error
         })
