@@ -191,7 +191,7 @@ pub(crate) async fn export(settings: &ExportSettings) -> anyhow::Result<Exit> {
         output::export_report(
             &table,
             settings.output.as_deref(),
-            provider.budget().stats().requests,
+            provider.budgets().stats().requests,
             started.elapsed(),
             sandbox.is_some(),
         );
@@ -329,7 +329,7 @@ fn finish<P: Provider>(
             results: &path,
             tally: &tally,
             problems: &failures,
-            budget: provider.budget().stats(),
+            budget: provider.budgets().stats(),
             elapsed: started.elapsed(),
             sandbox: sandbox.is_some(),
             notes,

@@ -113,7 +113,7 @@ pub async fn apply<P: Provider>(
         .buffer_unordered(concurrency.max(1));
     let mut outcomes = std::pin::pin!(outcomes);
     while let Some(outcome) = outcomes.next().await {
-        recorder.progress.call(provider.budget().current_rate());
+        recorder.progress.call(provider.budgets().current_rate());
         record_outcome(&mut recorder, plan, &outcome)?;
     }
     recorder.remaining(

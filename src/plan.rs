@@ -67,6 +67,9 @@ pub struct Directory {
     /// Every member (user GUIDs) of the groups read in full: those `--sync` makes equal to
     /// the file, and those about to be deleted (so that the undo file can bring them back).
     pub members_of: HashMap<String, Vec<String>>,
+    /// Groups the platform won't let anyone change (UiPath's built-in Everyone,
+    /// Administrators, ...).
+    pub read_only_groups: HashSet<String>,
 }
 
 /// What the file needs the provider to read.
@@ -425,6 +428,17 @@ impl Planner<'_> {
     }
 
     fn decide(&mut self, change: &Change) -> Result<Disposition, RowError> {
+        let built_in = change
+            .group()
+            .and_then(|g| self.index.group(g))
+            .filter(|g| self.index.directory.read_only_groups.contains(&g.id));
+        if let (Some(group), false) = (built_in, matches!(change, Change::Keep { .. })) {
+            return Err(RowError {
+                column: Some("group".into()),
+                problem: format!("{} is a built-in group, which can't be changed", group.name),
+                fix: "use a group of your own".into(),
+            });
+        }
         Ok(match change {
             Change::Keep { user, group } => {
                 self.user(user)?;
@@ -577,6 +591,7 @@ mod tests {
             memberships: HashSet::from([(G1.to_string(), U1.to_string()), (G2.to_string(), U1.to_string())]),
             membership_known: pairs,
             members_of: HashMap::new(),
+            read_only_groups: HashSet::new(),
         }
     }
 

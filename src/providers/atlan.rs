@@ -8,14 +8,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::num::NonZeroU32;
-use std::sync::Arc;
 
 use futures::StreamExt;
 use reqwest::Method;
+use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::http::{Budget, Http, NetworkFailure, Reply, RetryPolicy};
+use super::http::{Body, Budget, Budgets, Http, NetworkFailure, Reply, RetryPolicy};
 use super::{CallOutcome, EffectResult, Provider, ProviderError, Secret};
 use crate::export::{ExportKind, Person, TenantView};
 use crate::model::{GroupRef, UserRef};
@@ -39,6 +39,7 @@ const WRITE_BATCH: usize = 100;
 #[derive(Debug)]
 pub struct Atlan {
     http: Http,
+    authorization: HeaderValue,
     base_url: String,
 }
 
@@ -111,16 +112,21 @@ impl Atlan {
         policy: RetryPolicy,
         cancel: CancellationToken,
     ) -> Result<Atlan, ProviderError> {
-        let budget = Arc::new(Budget::per_minute(per_minute));
+        // One budget for every request: Atlan's limit is per tenant, whatever the method.
+        let budgets = Budgets::shared(Budget::per_minute(per_minute));
         // The SDKs send a fresh X-Atlan-Request-Id with every call; it is what Atlan's
         // support can trace, so roster records it in the results file.
-        let http = Http::new(base_url, token.expose(), "X-Atlan-Request-Id", budget, policy, cancel)
+        let http = Http::new(base_url, "X-Atlan-Request-Id", budgets, policy, cancel)
             .map_err(ProviderError::Setup)?;
-        Ok(Atlan { http, base_url: base_url.trim_end_matches('/').to_string() })
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| ProviderError::Setup("the API token has characters a header can't carry".into()))?;
+        // Keeps the token out of any Debug output.
+        authorization.set_sensitive(true);
+        Ok(Atlan { http, authorization, base_url: base_url.trim_end_matches('/').to_string() })
     }
 
     async fn get(&self, what: &str, path: &str, query: &[(&str, String)]) -> Result<Value, ProviderError> {
-        match self.http.send(Method::GET, path, query, None).await {
+        match self.http.send(Method::GET, path, query, Body::Empty, Some(&self.authorization)).await {
             Ok(reply) if reply.is_success() => Ok(reply.json),
             Ok(reply) => Err(Atlan::read_error(what, &reply)),
             Err(failure) => Err(self.unreachable(what, &failure)),
@@ -325,7 +331,8 @@ impl Atlan {
     }
 
     async fn post(&self, path: &str, body: Option<&Value>) -> Result<Reply, NetworkFailure> {
-        self.http.send(Method::POST, path, &[], body).await
+        let body = body.map_or(Body::Empty, Body::Json);
+        self.http.send(Method::POST, path, &[], body, Some(&self.authorization)).await
     }
 
     async fn create_group(
@@ -651,8 +658,8 @@ impl Provider for Atlan {
         }
     }
 
-    fn budget(&self) -> &Budget {
-        self.http.budget()
+    fn budgets(&self) -> &Budgets {
+        self.http.budgets()
     }
 }
 

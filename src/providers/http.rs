@@ -98,7 +98,9 @@ pub struct BudgetStats {
 #[derive(Debug)]
 pub struct Budget {
     limiter: Mutex<Arc<DefaultDirectRateLimiter>>,
-    per_minute: Mutex<u32>,
+    /// Requests allowed per `window` (lowered after a 429).
+    count: Mutex<u32>,
+    window: Duration,
     paused_until: Mutex<Option<Instant>>,
     stats: Mutex<BudgetStats>,
 }
@@ -111,18 +113,26 @@ impl Budget {
     /// A budget of `per_minute` requests a minute.
     #[must_use]
     pub fn per_minute(per_minute: NonZeroU32) -> Budget {
+        Budget::per_window(per_minute, Duration::from_secs(60))
+    }
+
+    /// A budget of `count` requests per `window` (UiPath counts per five minutes).
+    #[must_use]
+    pub fn per_window(count: NonZeroU32, window: Duration) -> Budget {
         Budget {
-            limiter: Mutex::new(Arc::new(limiter(per_minute.get()))),
-            per_minute: Mutex::new(per_minute.get()),
+            limiter: Mutex::new(Arc::new(limiter(count.get(), window))),
+            count: Mutex::new(count.get()),
+            window,
             paused_until: Mutex::new(None),
             stats: Mutex::new(BudgetStats::default()),
         }
     }
 
-    /// The rate requests are paced at now (lower than asked after a 429).
+    /// The pace requests go at now, in requests a minute (lower than asked after a 429).
     #[must_use]
     pub fn current_rate(&self) -> u32 {
-        *self.per_minute.lock().unwrap()
+        let per_minute = u128::from(*self.count.lock().unwrap()) * 60_000 / self.window.as_millis().max(1);
+        u32::try_from(per_minute).unwrap_or(u32::MAX).max(1)
     }
 
     /// The counters so far.
@@ -158,9 +168,9 @@ impl Budget {
             *pause = Some(until);
         }
         self.stats.lock().unwrap().rate_limited += 1;
-        let mut rate = self.per_minute.lock().unwrap();
-        *rate = (*rate * 3 / 4).max(1);
-        *self.limiter.lock().unwrap() = Arc::new(limiter(*rate));
+        let mut count = self.count.lock().unwrap();
+        *count = (*count * 3 / 4).max(1);
+        *self.limiter.lock().unwrap() = Arc::new(limiter(*count, self.window));
     }
 
     fn retried(&self) {
@@ -168,15 +178,75 @@ impl Budget {
     }
 }
 
-fn limiter(per_minute: u32) -> DefaultDirectRateLimiter {
-    RateLimiter::direct(quota(per_minute))
+fn limiter(count: u32, window: Duration) -> DefaultDirectRateLimiter {
+    RateLimiter::direct(quota(count, window))
 }
 
-/// Evenly spaced requests a little under `per_minute`, never two at once.
-fn quota(per_minute: u32) -> Quota {
-    let paced = (per_minute - per_minute * PACING_MARGIN_PERCENT / 100).max(1);
-    let period = Duration::from_secs(60) / paced;
+/// Evenly spaced requests a little under `count` per `window`, never two at once.
+fn quota(count: u32, window: Duration) -> Quota {
+    let paced = (count - count * PACING_MARGIN_PERCENT / 100).max(1);
+    let period = window / paced;
     Quota::with_period(period).expect("a non-zero period").allow_burst(NonZeroU32::MIN)
+}
+
+/// The budgets of one tenant: one for every request (Atlan), or one per HTTP method
+/// (UiPath counts GET, PUT, DELETE and POST separately).
+#[derive(Debug)]
+pub struct Budgets {
+    all: Option<Arc<Budget>>,
+    by_method: Vec<(Method, Arc<Budget>)>,
+}
+
+impl Budgets {
+    /// One budget for every request.
+    #[must_use]
+    pub fn shared(budget: Budget) -> Budgets {
+        Budgets { all: Some(Arc::new(budget)), by_method: Vec::new() }
+    }
+
+    /// A budget per method; methods not listed are not limited.
+    #[must_use]
+    pub fn per_method(budgets: Vec<(Method, Budget)>) -> Budgets {
+        Budgets { all: None, by_method: budgets.into_iter().map(|(m, b)| (m, Arc::new(b))).collect() }
+    }
+
+    fn of(&self, method: &Method) -> Option<&Budget> {
+        self.all
+            .as_deref()
+            .or_else(|| self.by_method.iter().find(|(m, _)| m == method).map(|(_, b)| b.as_ref()))
+    }
+
+    fn each(&self) -> impl Iterator<Item = &Budget> {
+        self.all.iter().chain(self.by_method.iter().map(|(_, b)| b)).map(Arc::as_ref)
+    }
+
+    /// The counters of all budgets together.
+    #[must_use]
+    pub fn stats(&self) -> BudgetStats {
+        self.each().map(Budget::stats).fold(BudgetStats::default(), |mut sum, one| {
+            sum.requests += one.requests;
+            sum.rate_limited += one.rate_limited;
+            sum.retries += one.retries;
+            sum
+        })
+    }
+
+    /// The slowest pace, in requests a minute: what decides how long a run takes.
+    #[must_use]
+    pub fn current_rate(&self) -> u32 {
+        self.each().map(Budget::current_rate).min().unwrap_or(u32::MAX)
+    }
+}
+
+/// A request body.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    /// No body.
+    Empty,
+    /// JSON.
+    Json(&'a Value),
+    /// An HTML form (OAuth token requests).
+    Form(&'a [(&'a str, &'a str)]),
 }
 
 /// A response the caller has to look at.
@@ -228,9 +298,8 @@ impl NetworkFailure {
 pub struct Http {
     client: reqwest::Client,
     base_url: String,
-    authorization: HeaderValue,
     request_id_header: &'static str,
-    budget: Arc<Budget>,
+    budgets: Arc<Budgets>,
     policy: RetryPolicy,
     cancel: CancellationToken,
     /// Whether any response came back yet: until one has, a refused connection means a
@@ -239,19 +308,14 @@ pub struct Http {
 }
 
 impl Http {
-    /// A client for `base_url` sending `Authorization: Bearer <token>`.
+    /// A client for `base_url`, spending `budgets`.
     pub fn new(
         base_url: &str,
-        token: &str,
         request_id_header: &'static str,
-        budget: Arc<Budget>,
+        budgets: Budgets,
         policy: RetryPolicy,
         cancel: CancellationToken,
     ) -> Result<Http, String> {
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| "the API token has characters a header can't carry".to_string())?;
-        // Keeps the token out of any Debug output of requests.
-        authorization.set_sensitive(true);
         let client = reqwest::Client::builder()
             .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))
@@ -261,19 +325,18 @@ impl Http {
         Ok(Http {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),
-            authorization,
             request_id_header,
-            budget,
+            budgets: Arc::new(budgets),
             policy,
             cancel,
             reached: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// The budget this client spends.
+    /// The budgets this client spends.
     #[must_use]
-    pub fn budget(&self) -> &Budget {
-        &self.budget
+    pub fn budgets(&self) -> &Budgets {
+        &self.budgets
     }
 
     /// Sends a request, retrying 429 (after the shared pause), 5xx and network errors, and
@@ -284,9 +347,11 @@ impl Http {
         method: Method,
         path: &str,
         query: &[(&str, String)],
-        body: Option<&Value>,
+        body: Body<'_>,
+        authorization: Option<&HeaderValue>,
     ) -> Result<Reply, NetworkFailure> {
         let url = format!("{}{path}", self.base_url);
+        let budget = self.budgets.of(&method);
         let started = Instant::now();
         let mut attempt = 0;
         let mut last = Err(NetworkFailure {
@@ -297,7 +362,7 @@ impl Http {
         });
         loop {
             tokio::select! {
-                () = self.budget.acquire() => {}
+                () = acquire(budget) => {}
                 () = self.cancel.cancelled() => return last,
             }
             attempt += 1;
@@ -305,15 +370,19 @@ impl Http {
             let mut request = self
                 .client
                 .request(method.clone(), &url)
-                .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
                 .header(self.request_id_header, &request_id)
                 .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(authorization) = authorization {
+                request = request.header(reqwest::header::AUTHORIZATION, authorization.clone());
+            }
             if !query.is_empty() {
                 request = request.query(query);
             }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
+            request = match body {
+                Body::Empty => request,
+                Body::Json(json) => request.json(json),
+                Body::Form(form) => request.form(form),
+            };
             let (retry, wait) = match request.send().await {
                 Ok(response) => {
                     self.reached.store(true, Ordering::Relaxed);
@@ -346,9 +415,15 @@ impl Http {
                 return last;
             }
             if retry == Retry::RateLimited {
-                self.budget.rate_limited(wait);
+                // The pause holds every request of this budget; without one, only this call waits.
+                match budget {
+                    Some(budget) => budget.rate_limited(wait),
+                    None => tokio::time::sleep(wait).await,
+                }
             } else {
-                self.budget.retried();
+                if let Some(budget) = budget {
+                    budget.retried();
+                }
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
                     () = self.cancel.cancelled() => return last,
@@ -360,6 +435,13 @@ impl Http {
     fn jittered_backoff(&self, attempt: u32) -> Duration {
         let ceiling = self.policy.backoff_ceiling(attempt);
         rand::rng().random_range(Duration::ZERO..=ceiling)
+    }
+}
+
+/// Waits for a slot in `budget`, if the method has one.
+async fn acquire(budget: Option<&Budget>) {
+    if let Some(budget) = budget {
+        budget.acquire().await;
     }
 }
 
@@ -433,7 +515,7 @@ mod tests {
         use governor::clock::FakeRelativeClock;
         // 400/min less the margin: 388 in any minute, one every ~154.6 ms, never two at once.
         let clock = FakeRelativeClock::default();
-        let limiter = RateLimiter::direct_with_clock(quota(400), clock.clone());
+        let limiter = RateLimiter::direct_with_clock(quota(400, Duration::from_secs(60)), clock.clone());
         let mut admitted = Vec::new();
         for millisecond in 0..120_000u64 {
             if limiter.check().is_ok() {

@@ -7,6 +7,7 @@
 
 pub mod atlan;
 pub mod http;
+pub mod uipath;
 
 use std::fmt;
 use std::future::Future;
@@ -128,6 +129,6 @@ pub trait Provider: Send + Sync {
     /// Carries out a call.
     fn execute(&self, call: &Self::Call) -> impl Future<Output = CallOutcome> + Send;
 
-    /// The request budget's counters.
-    fn budget(&self) -> &http::Budget;
+    /// The request budgets, for pacing figures and counters.
+    fn budgets(&self) -> &http::Budgets;
 }
