@@ -1,5 +1,9 @@
-//! What stands in front of every emulated API call: latency, the tenant's rate limit with its
-//! lockout, the bearer token, injected faults, and the statistics tests read back.
+//! What stands in front of every emulated API call, whatever the platform: latency, the
+//! tenant's rate limit, the credentials, injected faults, and the statistics tests read back.
+//!
+//! The rate limit is a rule per platform ([`RateRule`]): Atlan admits a number of requests a
+//! minute and then locks the tenant out; UiPath keeps a sliding window per HTTP method.
+//! Credentials and the bodies of refusals are the platform's own, behind the [`Gate`] trait.
 //!
 //! The decisions are plain structs driven by an explicit `Instant` (rate limit) or a hash
 //! of the request (faults), so they are unit-tested without clocks or sockets; the axum
@@ -19,8 +23,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use super::Shared;
-
 /// A request limit per minute, and how long a client is locked out once it goes past it
 /// (Atlan: 400 requests a minute per tenant, then one minute of 429s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,60 @@ pub struct RateLimit {
     pub per_minute: u32,
     /// How long every request is refused after the limit was passed.
     pub lockout: Duration,
+}
+
+/// A request budget per HTTP method over a sliding window, with no lockout (UiPath's
+/// Identity Server: per organization per five minutes, GET 300, POST 24,000, PUT, PATCH and
+/// DELETE 160 each). Each method has its own window: spending the PUT budget does not slow
+/// GETs down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodBudgets {
+    /// GET (and HEAD) requests admitted per window.
+    pub get: u32,
+    /// POST requests admitted per window.
+    pub post: u32,
+    /// PUT requests admitted per window.
+    pub put: u32,
+    /// PATCH requests admitted per window.
+    pub patch: u32,
+    /// DELETE requests admitted per window.
+    pub delete: u32,
+    /// How long a request counts against its method's budget.
+    pub window: Duration,
+}
+
+impl MethodBudgets {
+    /// UiPath's documented limits: GET 300, POST 24,000, PUT, PATCH and DELETE 160, per
+    /// five minutes.
+    pub const DOCUMENTED: MethodBudgets = MethodBudgets {
+        get: 300,
+        post: 24_000,
+        put: 160,
+        patch: 160,
+        delete: 160,
+        window: Duration::from_secs(300),
+    };
+
+    /// The window's slot and budget of a method; `None` for methods without a budget.
+    fn class(&self, method: &Method) -> Option<(usize, u32)> {
+        Some(match *method {
+            Method::GET | Method::HEAD => (0, self.get),
+            Method::POST => (1, self.post),
+            Method::PUT => (2, self.put),
+            Method::PATCH => (3, self.patch),
+            Method::DELETE => (4, self.delete),
+            _ => return None,
+        })
+    }
+}
+
+/// A platform's rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RateRule {
+    /// Atlan: one window a minute for every request, then a lockout.
+    PerMinute(RateLimit),
+    /// UiPath: a sliding window per method, each with its own budget.
+    PerMethod(MethodBudgets),
 }
 
 /// Randomly injected failures, reproducible from a seed.
@@ -41,7 +97,8 @@ pub struct FaultOptions {
 }
 
 /// Requests that arrive this soon after a 429 was sent were already on their way: they are
-/// refused like any other inside the lockout, but not counted as violations.
+/// refused like any other inside the lockout or announced Retry-After, but not counted as
+/// violations.
 const IN_FLIGHT_GRACE: Duration = Duration::from_millis(200);
 
 /// What the sandbox counted, as `GET /_sandbox/stats` returns it.
@@ -77,13 +134,12 @@ impl Stats {
     }
 }
 
-/// The sliding-window rate limiter with lockout.
+/// The rate limiter: nothing, Atlan's window with lockout, or UiPath's windows per method.
 #[derive(Debug)]
-pub(crate) struct Limiter {
-    rule: Option<RateLimit>,
-    admitted: VecDeque<Instant>,
-    locked_until: Option<Instant>,
-    announced_at: Option<Instant>,
+pub(crate) enum Limiter {
+    Unlimited,
+    Lockout(LockoutLimiter),
+    PerMethod(Box<MethodLimiter>),
 }
 
 /// Whether a request may go on.
@@ -94,21 +150,53 @@ pub(crate) enum Admission {
 }
 
 impl Limiter {
-    pub(crate) fn new(rule: Option<RateLimit>) -> Limiter {
-        Limiter { rule, admitted: VecDeque::new(), locked_until: None, announced_at: None }
+    pub(crate) fn new(rule: Option<RateRule>) -> Limiter {
+        match rule {
+            None => Limiter::Unlimited,
+            Some(RateRule::PerMinute(rule)) => Limiter::Lockout(LockoutLimiter::new(rule)),
+            Some(RateRule::PerMethod(budgets)) => Limiter::PerMethod(Box::new(MethodLimiter::new(budgets))),
+        }
     }
 
-    pub(crate) fn admit(&mut self, now: Instant) -> Admission {
-        let Some(rule) = self.rule else { return Admission::Admitted };
+    fn rule(&self) -> Option<RateRule> {
+        match self {
+            Limiter::Unlimited => None,
+            Limiter::Lockout(limiter) => Some(RateRule::PerMinute(limiter.rule)),
+            Limiter::PerMethod(limiter) => Some(RateRule::PerMethod(limiter.budgets)),
+        }
+    }
+
+    pub(crate) fn admit(&mut self, now: Instant, method: &Method) -> Admission {
+        match self {
+            Limiter::Unlimited => Admission::Admitted,
+            Limiter::Lockout(limiter) => limiter.admit(now),
+            Limiter::PerMethod(limiter) => limiter.admit(now, method),
+        }
+    }
+}
+
+/// Atlan's sliding one-minute window, and the lockout once it is full.
+#[derive(Debug)]
+pub(crate) struct LockoutLimiter {
+    rule: RateLimit,
+    admitted: VecDeque<Instant>,
+    locked_until: Option<Instant>,
+    announced_at: Option<Instant>,
+}
+
+impl LockoutLimiter {
+    fn new(rule: RateLimit) -> LockoutLimiter {
+        LockoutLimiter { rule, admitted: VecDeque::new(), locked_until: None, announced_at: None }
+    }
+
+    fn admit(&mut self, now: Instant) -> Admission {
+        let rule = self.rule;
         if let Some(until) = self.locked_until.filter(|until| now < *until) {
             let announced = self.announced_at.unwrap_or(now);
             let violation = now.saturating_duration_since(announced) >= IN_FLIGHT_GRACE;
             return Admission::Refused { retry_after_secs: ceil_secs(until - now), violation };
         }
-        let window_start = now.checked_sub(Duration::from_secs(60));
-        while self.admitted.front().is_some_and(|t| window_start.is_some_and(|start| *t <= start)) {
-            self.admitted.pop_front();
-        }
+        slide(&mut self.admitted, now, Duration::from_secs(60));
         if self.admitted.len() >= rule.per_minute as usize {
             // The block replaces the window: nothing is admitted during it, so with Atlan's
             // one-minute lockout the window is empty afterwards anyway. Clearing it keeps that
@@ -119,6 +207,55 @@ impl Limiter {
             return Admission::Refused { retry_after_secs: ceil_secs(rule.lockout), violation: false };
         }
         self.admitted.push_back(now);
+        Admission::Admitted
+    }
+}
+
+/// Forgets the requests that have left a window of length `window` ending at `now`.
+fn slide(admitted: &mut VecDeque<Instant>, now: Instant, window: Duration) {
+    let window_start = now.checked_sub(window);
+    while admitted.front().is_some_and(|t| window_start.is_some_and(|start| *t <= start)) {
+        admitted.pop_front();
+    }
+}
+
+/// UiPath's sliding windows, one per method. A full window answers 429 with the seconds until
+/// its oldest request leaves it; until then (the announced Retry-After) every request of that
+/// method is refused, and those that come after the in-flight grace are violations.
+#[derive(Debug)]
+pub(crate) struct MethodLimiter {
+    budgets: MethodBudgets,
+    windows: [MethodWindow; 5],
+}
+
+#[derive(Debug, Default)]
+struct MethodWindow {
+    admitted: VecDeque<Instant>,
+    /// When the last 429 was sent, and when the Retry-After it announced ends.
+    announced: Option<(Instant, Instant)>,
+}
+
+impl MethodLimiter {
+    fn new(budgets: MethodBudgets) -> MethodLimiter {
+        MethodLimiter { budgets, windows: Default::default() }
+    }
+
+    fn admit(&mut self, now: Instant, method: &Method) -> Admission {
+        let Some((slot, budget)) = self.budgets.class(method) else { return Admission::Admitted };
+        let window = &mut self.windows[slot];
+        if let Some((at, until)) = window.announced.filter(|(_, until)| now < *until) {
+            let violation = now.saturating_duration_since(at) >= IN_FLIGHT_GRACE;
+            return Admission::Refused { retry_after_secs: ceil_secs(until - now), violation };
+        }
+        slide(&mut window.admitted, now, self.budgets.window);
+        if window.admitted.len() >= budget as usize {
+            let frees_at =
+                window.admitted.front().map_or(now + self.budgets.window, |t| *t + self.budgets.window);
+            let retry_after_secs = ceil_secs(frees_at.saturating_duration_since(now)).max(1);
+            window.announced = Some((now, now + Duration::from_secs(retry_after_secs)));
+            return Admission::Refused { retry_after_secs, violation: false };
+        }
+        window.admitted.push_back(now);
         Admission::Admitted
     }
 }
@@ -223,7 +360,7 @@ impl Guard {
     pub(crate) fn new(
         latency: Duration,
         jitter: Duration,
-        rate_limit: Option<RateLimit>,
+        rate_limit: Option<RateRule>,
         faults: Option<FaultOptions>,
     ) -> Guard {
         Guard {
@@ -240,7 +377,7 @@ impl Guard {
     pub(crate) fn reset(&self) {
         *self.stats.lock().unwrap() = Stats::default();
         let mut limiter = self.limiter.lock().unwrap();
-        *limiter = Limiter::new(limiter.rule);
+        *limiter = Limiter::new(limiter.rule());
         if let Some(plan) = &self.faults {
             plan.lock().unwrap().seen.clear();
         }
@@ -270,33 +407,62 @@ fn count_status(stats: &mut Stats, code: &str) {
     *stats.by_status.entry(code.into()).or_default() += 1;
 }
 
+/// What a platform puts in front of its routes: its credentials, and its own bodies for the
+/// refusals the guard makes.
+pub(crate) trait Gate: Send + Sync + 'static {
+    /// The guard's state.
+    fn guard(&self) -> &Guard;
+
+    /// The route's name in the statistics: by default the route template as declared.
+    fn route_label(&self, _method: &Method, matched: Option<&str>) -> String {
+        matched.unwrap_or("(no such route)").to_string()
+    }
+
+    /// Whether requests to `route` count against the rate limit.
+    fn rate_limited(&self, _route: &str) -> bool {
+        true
+    }
+
+    /// Checks the request's credentials for `route`: the refusal to send instead of serving
+    /// it, if they don't do.
+    fn refuse(&self, route: &str, request: &Request) -> Option<Response>;
+
+    /// The body of a 429 (the guard adds `Retry-After`).
+    fn too_many_requests(&self, retry_after_secs: u64) -> Response;
+
+    /// An injected 5xx.
+    fn injected_error(&self, code: u16) -> Response;
+}
+
 /// The axum middleware applying the guard to every API route.
-pub(crate) async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    let guard = &shared.guard;
+pub(crate) async fn guard<G: Gate>(State(gate): State<Arc<G>>, request: Request, next: Next) -> Response {
+    let guard = gate.guard();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "(no such route)".to_string(), |p| p.as_str().to_string());
+    let route = gate.route_label(&method, request.extensions().get::<MatchedPath>().map(MatchedPath::as_str));
     guard.count_arrival(&method, &route);
     let delay = guard.delay();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
 
-    let admission = guard.limiter.lock().unwrap().admit(Instant::now());
-    if let Admission::Refused { retry_after_secs, violation } = admission {
-        guard.count(|stats| {
-            stats.rate_limited += 1;
-            stats.rate_limit_violations += u64::from(violation);
-            count_status(stats, "429");
-        });
-        return rate_limited(retry_after_secs);
+    if gate.rate_limited(&route) {
+        let admission = guard.limiter.lock().unwrap().admit(Instant::now(), &method);
+        if let Admission::Refused { retry_after_secs, violation } = admission {
+            guard.count(|stats| {
+                stats.rate_limited += 1;
+                stats.rate_limit_violations += u64::from(violation);
+                count_status(stats, "429");
+            });
+            let mut response = gate.too_many_requests(retry_after_secs);
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            return response;
+        }
     }
 
-    if !shared.authorized(request.headers().get(header::AUTHORIZATION)) {
-        guard.count(|stats| count_status(stats, "401"));
-        return unauthorized(request.uri().path());
+    if let Some(refusal) = gate.refuse(&route, &request) {
+        guard.count(|stats| count_status(stats, refusal.status().as_str()));
+        return refusal;
     }
 
     let (request, fault) = match &guard.faults {
@@ -317,7 +483,7 @@ pub(crate) async fn guard(State(shared): State<Arc<Shared>>, request: Request, n
     match (fault, kill) {
         (Some(Fault::Status(code)), _) => {
             guard.count(|stats| count_status(stats, &code.to_string()));
-            server_error(code)
+            gate.injected_error(code)
         }
         (Some(Fault::Reset), Some(kill)) => {
             guard.count(|stats| count_status(stats, "connection_reset"));
@@ -336,42 +502,12 @@ pub(crate) async fn guard(State(shared): State<Arc<Shared>>, request: Request, n
     }
 }
 
-/// Atlan's gateway answers 429 with Retry-After; its body is not documented, so the
-/// sandbox sends the gateway's (Kong's) usual one.
-fn rate_limited(retry_after_secs: u64) -> Response {
-    let mut response = (
-        StatusCode::TOO_MANY_REQUESTS,
-        axum::Json(serde_json::json!({"message": "API rate limit exceeded"})),
-    )
-        .into_response();
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-    response
-}
-
-/// The SDKs' error model names `status`, `message` and `url` for unauthorized calls.
-fn unauthorized(path: &str) -> Response {
-    let body = serde_json::json!({"status": 401, "message": "Unauthorized", "url": path});
-    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
-}
-
-fn server_error(code: u16) -> Response {
-    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::json!({
-        "code": 5000,
-        "error": status.canonical_reason().unwrap_or("error"),
-        "info": null,
-        "message": format!("{status} (injected by the roster sandbox)"),
-        "requestId": super::request_id(),
-    });
-    (status, axum::Json(body)).into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn limiter(per_minute: u32, lockout_secs: u64) -> Limiter {
-        Limiter::new(Some(RateLimit { per_minute, lockout: Duration::from_secs(lockout_secs) }))
+    fn limiter(per_minute: u32, lockout_secs: u64) -> LockoutLimiter {
+        LockoutLimiter::new(RateLimit { per_minute, lockout: Duration::from_secs(lockout_secs) })
     }
 
     #[test]
@@ -410,7 +546,77 @@ mod tests {
     fn no_rule_admits_everything() {
         let mut limiter = Limiter::new(None);
         let now = Instant::now();
-        assert!((0..10_000).all(|_| limiter.admit(now) == Admission::Admitted));
+        assert!((0..10_000).all(|_| limiter.admit(now, &Method::PUT) == Admission::Admitted));
+    }
+
+    fn method_limiter(get: u32, put: u32, window_secs: u64) -> MethodLimiter {
+        MethodLimiter::new(MethodBudgets {
+            get,
+            post: 1000,
+            put,
+            patch: put,
+            delete: put,
+            window: Duration::from_secs(window_secs),
+        })
+    }
+
+    #[test]
+    fn each_method_has_its_own_sliding_window() {
+        let mut limiter = method_limiter(2, 1, 300);
+        let t0 = Instant::now();
+        assert_eq!(limiter.admit(t0, &Method::GET), Admission::Admitted);
+        assert_eq!(limiter.admit(t0 + Duration::from_secs(100), &Method::GET), Admission::Admitted);
+        assert_eq!(limiter.admit(t0 + Duration::from_secs(101), &Method::PUT), Admission::Admitted);
+        // The GET window is full: the oldest GET leaves it at t0 + 300.
+        let at = t0 + Duration::from_secs(120);
+        assert_eq!(
+            limiter.admit(at, &Method::GET),
+            Admission::Refused { retry_after_secs: 180, violation: false }
+        );
+        // Other methods are not held back by GET's budget, but PUT has its own, now spent.
+        assert_eq!(limiter.admit(at, &Method::DELETE), Admission::Admitted);
+        assert_eq!(
+            limiter.admit(at, &Method::PUT),
+            Admission::Refused { retry_after_secs: 281, violation: false }
+        );
+        assert_eq!(limiter.admit(at, &Method::OPTIONS), Admission::Admitted, "no budget, no limit");
+    }
+
+    #[test]
+    fn a_request_inside_an_announced_retry_after_is_refused_and_past_the_grace_a_violation() {
+        let mut limiter = method_limiter(1, 1, 10);
+        let t0 = Instant::now();
+        assert_eq!(limiter.admit(t0, &Method::GET), Admission::Admitted);
+        let at = t0 + Duration::from_millis(2500);
+        assert_eq!(
+            limiter.admit(at, &Method::GET),
+            Admission::Refused { retry_after_secs: 8, violation: false }
+        );
+        let in_flight = at + Duration::from_millis(100);
+        assert_eq!(
+            limiter.admit(in_flight, &Method::GET),
+            Admission::Refused { retry_after_secs: 8, violation: false }
+        );
+        let early = at + Duration::from_secs(5);
+        assert_eq!(
+            limiter.admit(early, &Method::GET),
+            Admission::Refused { retry_after_secs: 3, violation: true }
+        );
+        // Once the announced time is over, the oldest request has left the window.
+        assert_eq!(limiter.admit(at + Duration::from_secs(8), &Method::GET), Admission::Admitted);
+        assert!(matches!(
+            limiter.admit(at + Duration::from_secs(9), &Method::GET),
+            Admission::Refused { .. }
+        ));
+    }
+
+    #[test]
+    fn a_zero_budget_refuses_for_a_whole_window() {
+        let mut limiter = method_limiter(0, 0, 300);
+        assert_eq!(
+            limiter.admit(Instant::now(), &Method::GET),
+            Admission::Refused { retry_after_secs: 300, violation: false }
+        );
     }
 
     #[test]

@@ -3,22 +3,27 @@
 //!
 //! It shares no code with the client in `providers` (only plain data types): a
 //! misunderstanding of the API must not be able to hide on both sides at once. Its ground
-//! truth is the official SDK (pyatlan), which runs unchanged against it in CI.
+//! truth is each platform's official client: the Atlan SDK (pyatlan) runs unchanged against
+//! the Atlan sandbox in CI, and UiPath's own OpenAPI definition drives a conformance run
+//! against the UiPath sandbox.
 //!
-//! Besides the platform's own paths it serves `/_sandbox/stats`, `/_sandbox/state` and
-//! `/_sandbox/reset`, a prefix no platform uses.
+//! The platforms share everything but their routes and tenants: the server loop (with
+//! connection resets for injected faults), the guard (latency, rate limit, faults,
+//! statistics; see `guard`), the store that keeps a tenant and its `--state` file, and the
+//! control routes `/_sandbox/stats`, `/_sandbox/state` and `/_sandbox/reset`, a prefix no
+//! platform uses.
 
 pub mod atlan;
 mod guard;
+mod store;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::HeaderValue;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
@@ -26,11 +31,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
-pub use atlan::seed::{GenerateSpec, Seed, SeedError, SeedGroup, SeedRole, SeedUser};
-pub use guard::{FaultOptions, RateLimit, Stats};
+pub use atlan::seed::{GenerateSpec, Seed, SeedGroup, SeedRole, SeedUser};
+pub use guard::{FaultOptions, MethodBudgets, RateLimit, Stats};
+pub use store::SeedError;
 
-use atlan::tenant::Tenant;
-use guard::{ConnectionKill, Guard};
+use guard::{ConnectionKill, Guard, RateRule};
 
 /// How a sandbox behaves, beyond the tenant it starts with.
 #[derive(Debug, Clone)]
@@ -81,60 +86,16 @@ pub enum SandboxError {
     Seed(#[from] SeedError),
 }
 
-/// State shared by every request of one sandbox.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    api_key: String,
-    tenant: Mutex<Tenant>,
-    initial: Seed,
-    state_file: Option<PathBuf>,
-    guard: Guard,
-}
-
-impl Shared {
-    fn authorized(&self, header: Option<&HeaderValue>) -> bool {
-        // The scheme is case-insensitive (RFC 7235); the token is not.
-        let credentials = header.and_then(|h| h.to_str().ok()).and_then(|h| h.split_once(' '));
-        credentials
-            .is_some_and(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && token == self.api_key)
-    }
-
-    fn read<T>(&self, read: impl FnOnce(&Tenant) -> T) -> T {
-        read(&self.tenant.lock().unwrap())
-    }
-
-    /// Applies a change and, with `--state`, saves it before the change is acknowledged.
-    fn write<T, E: From<SeedError>>(&self, change: impl FnOnce(&mut Tenant) -> Result<T, E>) -> Result<T, E> {
-        let mut tenant = self.tenant.lock().unwrap();
-        let outcome = change(&mut tenant)?;
-        if let Some(path) = &self.state_file {
-            tenant.to_seed().save_atomically(path)?;
-        }
-        Ok(outcome)
-    }
-
-    fn reset(&self) -> Result<(), SeedError> {
-        self.write(|tenant| {
-            *tenant = Tenant::from_seed(self.initial.clone());
-            Ok(())
-        })?;
-        self.guard.reset();
-        Ok(())
-    }
-}
-
 /// A random id like the ones Atlan puts in `requestId`.
 pub(crate) fn request_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// A running sandbox. Dropping it stops the server; `stop` waits until it has.
+/// A running Atlan sandbox. Dropping it stops the server; `stop` waits until it has.
 #[derive(Debug)]
 pub struct Sandbox {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    shutdown: watch::Sender<bool>,
-    server: Option<JoinHandle<()>>,
+    server: Server,
+    shared: Arc<atlan::Shared>,
 }
 
 impl Sandbox {
@@ -150,33 +111,28 @@ impl Sandbox {
         options: SandboxOptions,
     ) -> Result<Sandbox, SandboxError> {
         seed.check().map_err(|problem| SeedError::Inconsistent { path: "the seed".into(), problem })?;
-        let listener = TcpListener::bind(addr).await.map_err(|error| SandboxError::Bind { addr, error })?;
-        let addr = listener.local_addr().map_err(|error| SandboxError::Bind { addr, error })?;
-        let shared = Arc::new(Shared {
-            api_key: options.api_key,
-            tenant: Mutex::new(Tenant::from_seed(seed.clone())),
-            initial: seed,
-            state_file: options.state_file,
-            guard: Guard::new(options.latency, options.jitter, options.rate_limit, options.faults),
-        });
-        // Write the state file at once, so it exists (and is valid) from the first moment.
-        shared.write(|_| Ok::<_, SeedError>(()))?;
+        let (listener, addr) = listen(addr).await?;
+        let guard = Guard::new(
+            options.latency,
+            options.jitter,
+            options.rate_limit.map(RateRule::PerMinute),
+            options.faults,
+        );
+        let shared = Arc::new(atlan::Shared::new(options.api_key, seed, options.state_file, guard)?);
         let app = atlan::router(Arc::clone(&shared)).merge(control_router(Arc::clone(&shared)));
-        let (shutdown, stopped) = watch::channel(false);
-        let server = tokio::spawn(accept_loop(listener, app, stopped));
-        Ok(Sandbox { addr, shared, shutdown, server: Some(server) })
+        Ok(Sandbox { server: Server::start(listener, addr, app), shared })
     }
 
     /// The base URL to give clients, e.g. `http://127.0.0.1:8080`.
     #[must_use]
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// The address the sandbox listens on.
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr
     }
 
     /// The bearer token the sandbox accepts.
@@ -188,13 +144,13 @@ impl Sandbox {
     /// What the sandbox has counted so far.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        self.shared.guard.stats.lock().unwrap().clone()
+        self.shared.stats()
     }
 
     /// The tenant as it is now, in the seed's shape.
     #[must_use]
     pub fn state(&self) -> Seed {
-        self.shared.read(Tenant::to_seed)
+        self.shared.store.snapshot()
     }
 
     /// Puts the tenant back to its initial seed and the sandbox to its first moment: statistics,
@@ -204,46 +160,81 @@ impl Sandbox {
     }
 
     /// Stops accepting and drops every connection.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+}
+
+/// Binds the listener, naming the address in the error; returns the address bound (the
+/// port picked for `:0`).
+async fn listen(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), SandboxError> {
+    let listener = TcpListener::bind(addr).await.map_err(|error| SandboxError::Bind { addr, error })?;
+    let bound = listener.local_addr().map_err(|error| SandboxError::Bind { addr, error })?;
+    Ok((listener, bound))
+}
+
+/// The HTTP server of a running sandbox, whichever the platform. Dropping it stops it.
+#[derive(Debug)]
+struct Server {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(listener: TcpListener, addr: SocketAddr, app: Router) -> Server {
+        let (shutdown, stopped) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, app, stopped));
+        Server { addr, shutdown, task: Some(task) }
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting and drops every connection, and waits until it has.
+    async fn stop(mut self) {
         let _ = self.shutdown.send(true);
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
         }
     }
 }
 
-impl Drop for Sandbox {
+impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
     }
 }
 
-fn control_router(shared: Arc<Shared>) -> Router {
+/// What the `/_sandbox` routes need of a platform's sandbox.
+pub(crate) trait Control: Send + Sync + 'static {
+    /// The statistics so far.
+    fn stats(&self) -> Stats;
+    /// The tenant in its seed's shape.
+    fn state(&self) -> serde_json::Value;
+    /// Back to the first moment: tenant, statistics, rate-limit windows, fault memory.
+    fn reset(&self) -> Result<(), SeedError>;
+}
+
+/// `/_sandbox/stats`, `/_sandbox/state` and `/_sandbox/reset`: no token, no guard.
+pub(crate) fn control_router<C: Control>(control: Arc<C>) -> Router {
+    use axum::extract::State;
     use axum::routing::{get, post};
     use axum::{Json, http::StatusCode, response::IntoResponse};
     Router::new()
-        .route(
-            "/_sandbox/stats",
-            get(|axum::extract::State(s): axum::extract::State<Arc<Shared>>| async move {
-                Json(s.guard.stats.lock().unwrap().clone())
-            }),
-        )
-        .route(
-            "/_sandbox/state",
-            get(|axum::extract::State(s): axum::extract::State<Arc<Shared>>| async move {
-                Json(s.read(Tenant::to_seed))
-            }),
-        )
+        .route("/_sandbox/stats", get(|State(c): State<Arc<C>>| async move { Json(c.stats()) }))
+        .route("/_sandbox/state", get(|State(c): State<Arc<C>>| async move { Json(c.state()) }))
         .route(
             "/_sandbox/reset",
-            post(|axum::extract::State(s): axum::extract::State<Arc<Shared>>| async move {
-                match s.reset() {
+            post(|State(c): State<Arc<C>>| async move {
+                match c.reset() {
                     Ok(()) => StatusCode::OK.into_response(),
                     Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
                 }
             }),
         )
-        .with_state(shared)
+        .with_state(control)
 }
 
 async fn accept_loop(listener: TcpListener, app: Router, mut stopped: watch::Receiver<bool>) {

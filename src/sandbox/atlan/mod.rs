@@ -9,26 +9,126 @@ pub(crate) mod query;
 pub mod seed;
 pub(crate) mod tenant;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Shared, guard, request_id};
+use super::guard::{self, Gate, Guard};
+use super::store::{Model, Store};
+use super::{Control, Stats, request_id};
 use query::ListQuery;
-use seed::{Attributes, SeedError};
+use seed::{Attributes, Seed, SeedError};
 use tenant::{GroupChanges, Invite, Refusal, Tenant};
 
 /// The service account an API token acts as; `users/current` and `whoami` describe it.
 const TOKEN_USER_ID: &str = "5e1f1a2b-0000-4000-8000-00000000a11a";
 const TOKEN_USERNAME: &str = "service-account-apikey-roster-sandbox";
+
+/// State shared by every request of one Atlan sandbox.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) api_key: String,
+    pub(crate) store: Store<Tenant>,
+    guard: Guard,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        api_key: String,
+        seed: Seed,
+        state_file: Option<PathBuf>,
+        guard: Guard,
+    ) -> Result<Shared, SeedError> {
+        Ok(Shared { api_key, store: Store::new(seed, state_file)?, guard })
+    }
+
+    fn authorized(&self, header: Option<&HeaderValue>) -> bool {
+        // The scheme is case-insensitive (RFC 7235); the token is not.
+        let credentials = header.and_then(|h| h.to_str().ok()).and_then(|h| h.split_once(' '));
+        credentials
+            .is_some_and(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && token == self.api_key)
+    }
+
+    fn read<T>(&self, read: impl FnOnce(&Tenant) -> T) -> T {
+        self.store.read(read)
+    }
+
+    /// Applies a change and, with `--state`, saves it before the change is acknowledged.
+    fn write<T, E: From<SeedError>>(&self, change: impl FnOnce(&mut Tenant) -> Result<T, E>) -> Result<T, E> {
+        self.store.write(change)
+    }
+}
+
+impl Model for Tenant {
+    type Seed = Seed;
+
+    fn from_seed(seed: Seed) -> Tenant {
+        Tenant::from_seed(seed)
+    }
+
+    fn to_seed(&self) -> Seed {
+        Tenant::to_seed(self)
+    }
+}
+
+impl Control for Shared {
+    fn stats(&self) -> Stats {
+        self.guard.stats.lock().unwrap().clone()
+    }
+
+    fn state(&self) -> Value {
+        serde_json::to_value(self.store.snapshot()).expect("a seed always serializes")
+    }
+
+    fn reset(&self) -> Result<(), SeedError> {
+        self.store.reset()?;
+        self.guard.reset();
+        Ok(())
+    }
+}
+
+impl Gate for Shared {
+    fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    fn refuse(&self, _route: &str, request: &Request) -> Option<Response> {
+        if self.authorized(request.headers().get(header::AUTHORIZATION)) {
+            return None;
+        }
+        // The SDKs' error model names `status`, `message` and `url` for unauthorized calls.
+        let body = json!({"status": 401, "message": "Unauthorized", "url": request.uri().path()});
+        Some((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
+    }
+
+    /// Atlan's gateway answers 429 with Retry-After; its body is not documented, so the
+    /// sandbox sends the gateway's (Kong's) usual one.
+    fn too_many_requests(&self, _retry_after_secs: u64) -> Response {
+        (StatusCode::TOO_MANY_REQUESTS, axum::Json(json!({"message": "API rate limit exceeded"})))
+            .into_response()
+    }
+
+    fn injected_error(&self, code: u16) -> Response {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = json!({
+            "code": 5000,
+            "error": status.canonical_reason().unwrap_or("error"),
+            "info": null,
+            "message": format!("{status} (injected by the roster sandbox)"),
+            "requestId": request_id(),
+        });
+        (status, axum::Json(body)).into_response()
+    }
+}
 
 /// Every Atlan route, behind the guard (latency, rate limit, auth, faults, stats).
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -50,7 +150,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/service/whoami", get(whoami))
         .route("/api/service/apikeys", get(list_api_keys))
         .fallback(no_route)
-        .layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), guard::guard))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), guard::guard::<Shared>))
         .with_state(shared)
 }
 

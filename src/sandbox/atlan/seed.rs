@@ -7,12 +7,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+
+use crate::sandbox::store;
+pub use crate::sandbox::store::SeedError;
 
 /// Attribute values are arrays of strings, as in Keycloak (and so in Atlan).
 pub type Attributes = BTreeMap<String, Vec<String>>;
@@ -130,77 +133,16 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
-/// Why a seed or state file can't be used.
-#[derive(Debug, thiserror::Error)]
-pub enum SeedError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {error}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error, shown in the message (not named `source`: the error
-        /// chain would print it twice).
-        error: std::io::Error,
-    },
-    /// The file is not JSON of the seed's shape.
-    #[error(
-        "{path} is not a valid tenant file: {error} (see \"Seeding the sandbox\" in README.md for the shape)"
-    )]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What serde said, with line and column, shown in the message (not named `source`: the error
-        /// chain would print it twice).
-        error: serde_json::Error,
-    },
-    /// The JSON has the right shape but contradicts itself.
-    #[error("{path}: {problem}")]
-    Inconsistent {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong and where.
-        problem: String,
-    },
-    /// The state could not be written.
-    #[error("cannot write the sandbox state to {path}: {error}")]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error, shown in the message (not named `source`: the error
-        /// chain would print it twice).
-        error: std::io::Error,
-    },
-    /// A `--generate` spec that does not parse.
-    #[error("invalid --generate spec: {0}")]
-    GenerateSpec(String),
-}
-
 impl Seed {
     /// Reads and checks a seed or state file.
     pub fn load(path: &Path) -> Result<Seed, SeedError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| SeedError::Read { path: path.to_owned(), error })?;
-        let seed: Seed =
-            serde_json::from_str(&text).map_err(|error| SeedError::Parse { path: path.to_owned(), error })?;
-        seed.check().map_err(|problem| SeedError::Inconsistent { path: path.to_owned(), problem })?;
-        Ok(seed)
+        store::load(path, Seed::check)
     }
 
     /// Writes the tenant to `path` atomically: a temporary file beside it, synced, then
     /// renamed over it, so a sandbox killed mid-write leaves the previous state intact.
     pub fn save_atomically(&self, path: &Path) -> Result<(), SeedError> {
-        let write_error = |error| SeedError::Write { path: path.to_owned(), error };
-        let json = serde_json::to_vec_pretty(self).expect("a seed always serializes");
-        let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
-        tmp_name.push(".tmp");
-        let tmp = path.with_file_name(tmp_name);
-        {
-            use std::io::Write;
-            let mut file = std::fs::File::create(&tmp).map_err(write_error)?;
-            file.write_all(&json).map_err(write_error)?;
-            file.sync_all().map_err(write_error)?;
-        }
-        std::fs::rename(&tmp, path).map_err(write_error)
+        store::save_atomically(self, path)
     }
 
     /// Checks what serde can't: unique ids and names, members that exist, known roles.
