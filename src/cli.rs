@@ -105,6 +105,15 @@ pub struct ValidateArgs {
     /// The assignments file (CSV, or an Excel .xlsx workbook).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+
+    /// Whose rules to check by: atlan or uipath.
+    #[arg(
+        long,
+        value_enum,
+        hide_possible_values = true,
+        help = "Whose rules: atlan or uipath [default: the one whose environment is set]"
+    )]
+    pub provider: Option<ProviderName>,
 }
 
 /// `roster import`.
@@ -169,11 +178,28 @@ pub struct ImportArgs {
 /// Which tenant to talk to.
 #[derive(Debug, Args)]
 pub struct TenantArgs {
+    /// The platform: atlan or uipath.
+    #[arg(
+        long,
+        value_enum,
+        hide_possible_values = true,
+        help = "atlan or uipath [default: the one whose environment is set (ATLAN_BASE_URL or UIPATH_URL)]"
+    )]
+    pub provider: Option<ProviderName>,
+
+    /// UiPath's request budgets per five minutes.
+    #[arg(
+        long,
+        value_name = "METHOD=N,..",
+        help = "UiPath's budgets per 5 minutes [default: GET=300,PUT=160,DELETE=160]"
+    )]
+    pub budget: Option<String>,
+
     /// The tenant's URL (default: `$ATLAN_BASE_URL`).
     #[arg(
         long,
         value_name = "URL",
-        help = "The tenant's URL, e.g. https://acme.atlan.com [default: $ATLAN_BASE_URL]"
+        help = "The tenant's URL, e.g. https://acme.atlan.com [default: $ATLAN_BASE_URL or $UIPATH_URL]"
     )]
     pub base_url: Option<String>,
 
@@ -181,7 +207,7 @@ pub struct TenantArgs {
     #[arg(
         long,
         value_name = "FILE",
-        help = "A file holding the API token [default: the token in $ATLAN_API_KEY]"
+        help = "A file holding the API token (UiPath: the client secret) [default: $ATLAN_API_KEY or $UIPATH_CLIENT_SECRET]"
     )]
     pub api_key_file: Option<PathBuf>,
 
@@ -194,11 +220,13 @@ pub struct TenantArgs {
     pub sandbox_seed: Option<PathBuf>,
 }
 
-/// Platforms roster can emulate.
+/// Platforms roster administers (and emulates).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProviderName {
     /// Atlan's users, groups and roles API.
     Atlan,
+    /// UiPath Identity Server's groups and users API.
+    Uipath,
 }
 
 /// `roster sandbox`.

@@ -8,6 +8,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::Exit;
+use crate::cli::ProviderName;
 use crate::execution;
 use crate::export;
 use crate::input::{Column, InputFile};
@@ -19,6 +20,7 @@ use crate::output::{self, RunReport};
 use crate::plan::{self, Disposition, Effect, Needs, Plan};
 use crate::providers::atlan::Atlan;
 use crate::providers::http::RetryPolicy;
+use crate::providers::uipath::Uipath;
 use crate::providers::{Provider, ProviderError, Secret};
 use crate::sandbox::{Sandbox, SandboxOptions, Seed};
 use crate::settings::{ExportSettings, ImportSettings, SandboxSettings, TenantSettings};
@@ -27,9 +29,9 @@ use crate::undo;
 use crate::validation::{self, Verdict};
 
 /// `roster validate FILE`: every row checked offline; nothing is written anywhere.
-pub(crate) fn validate(path: &std::path::Path) -> anyhow::Result<Exit> {
+pub(crate) fn validate(path: &std::path::Path, rules: &validation::Rules) -> anyhow::Result<Exit> {
     let input = InputFile::read(path)?;
-    let checked = validation::validate(&input);
+    let checked = validation::validate_for(&input, rules);
     output::validation_report(&input, &checked);
     let invalid = checked.iter().any(|c| matches!(c.verdict, Verdict::Invalid(_)));
     Ok(if invalid { Exit::Failures } else { Exit::Success })
@@ -47,15 +49,6 @@ pub(crate) async fn sandbox(settings: &SandboxSettings) -> anyhow::Result<Exit> 
 
 /// `roster import FILE`.
 pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
-    let started = Instant::now();
-    let input = InputFile::read(&settings.input)?;
-    let earlier = settings.resume.as_deref().map(|path| Earlier::read(path, &input)).transpose()?;
-    let mut results = ResultsWriter::create(&settings.results, &input)?;
-    let mut progress = Progress::new(input.rows.len() as u64, settings.quiet);
-    let carried = carry_earlier(earlier.as_ref(), &mut results, &mut progress)?;
-    let checked: Vec<_> =
-        validation::validate(&input).into_iter().filter(|c| !carried.contains_key(&c.line)).collect();
-
     // Ctrl-C: stop dispatching, let calls in flight finish, record the rest. A second
     // Ctrl-C stops at once; every row finished so far is already on disk.
     let cancel = CancellationToken::new();
@@ -69,8 +62,35 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
             }
         }
     });
+    let (connected, sandbox) = connect(&settings.tenant, settings.rate, &cancel).await?;
+    match &connected {
+        Connected::Atlan(provider) => {
+            import_with(provider.as_ref(), settings, sandbox.as_ref(), &cancel).await
+        }
+        Connected::Uipath(provider) => {
+            import_with(provider.as_ref(), settings, sandbox.as_ref(), &cancel).await
+        }
+    }
+}
 
-    let (provider, sandbox) = connect(&settings.tenant, settings.rate, &cancel).await?;
+async fn import_with<P: Provider>(
+    provider: &P,
+    settings: &ImportSettings,
+    sandbox: Option<&Sandbox>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Exit> {
+    let started = Instant::now();
+    let input = InputFile::read(&settings.input)?;
+    let earlier = settings.resume.as_deref().map(|path| Earlier::read(path, &input)).transpose()?;
+    let mut results = ResultsWriter::create(&settings.results, &input)?;
+    let mut progress = Progress::new(input.rows.len() as u64, settings.quiet);
+    let carried = carry_earlier(earlier.as_ref(), &mut results, &mut progress)?;
+    let rules = settings.tenant.rules();
+    let checked: Vec<_> = validation::validate_for(&input, &rules)
+        .into_iter()
+        .filter(|c| !carried.contains_key(&c.line))
+        .collect();
+
     let needs = Needs::of(&checked, settings.sync);
     let directory = tokio::select! {
         directory = provider.snapshot(&needs) => Some(directory),
@@ -81,13 +101,13 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
         Some(Err(error)) => {
             let reason = format!("not attempted: {error}");
             record_unreached(&checked, &reason, &mut results, &mut progress)?;
-            finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &[])?;
+            finish(results, &progress, settings, provider, started, sandbox, &[])?;
             return Err(error.into());
         }
         None => {
             let reason = "not attempted: the run was interrupted; rerun with --resume";
             record_unreached(&checked, reason, &mut results, &mut progress)?;
-            finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &[])?;
+            finish(results, &progress, settings, provider, started, sandbox, &[])?;
             return Ok(Exit::Interrupted);
         }
     };
@@ -105,12 +125,12 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
 
     // A dry run shows what the valid rows would do even when others are invalid.
     if settings.dry_run {
-        execution::preview::<Atlan>(&plan, &calls, &mut results, &mut progress)?;
+        execution::preview::<P>(&plan, &calls, &mut results, &mut progress)?;
         notes.extend(refusal.map(|why| format!("a real run would refuse: {why}")));
     } else if let Some(why) = refusal {
         let reason = format!("not sent: {why}");
         execution::hold(&plan, Status::Skipped, &reason, &mut results, &mut progress)?;
-        finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &notes)?;
+        finish(results, &progress, settings, provider, started, sandbox, &notes)?;
         anyhow::bail!("{why}; nothing was sent");
     } else if invalid > 0 && !settings.skip_invalid {
         let reason = format!(
@@ -120,21 +140,21 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
     } else if !confirmed(&plan, settings) {
         let reason = "not sent: removals and deletions need confirmation; rerun with --yes (see them first with --dry-run)";
         execution::hold(&plan, Status::Skipped, reason, &mut results, &mut progress)?;
-        finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &notes)?;
+        finish(results, &progress, settings, provider, started, sandbox, &notes)?;
         anyhow::bail!("{}; nothing was sent. Rerun with --yes to confirm", destructive_summary(&plan));
     } else {
         execution::apply(
-            &provider,
+            provider,
             &plan,
             &calls,
             settings.concurrency.get(),
             &mut results,
             &mut progress,
-            &cancel,
+            cancel,
         )
         .await?;
     }
-    let (tally, rows) = finish(results, &progress, settings, &provider, started, sandbox.as_ref(), &notes)?;
+    let (tally, rows) = finish(results, &progress, settings, provider, started, sandbox, &notes)?;
     if !settings.dry_run {
         write_undo(&undo::undo(&plan, &directory, &rows), settings, settings.quiet)?;
     }
@@ -179,9 +199,20 @@ fn write_undo(table: &table::Table, settings: &ImportSettings, quiet: bool) -> a
 
 /// `roster export`: reads the tenant and writes the table.
 pub(crate) async fn export(settings: &ExportSettings) -> anyhow::Result<Exit> {
-    let started = Instant::now();
     let cancel = CancellationToken::new();
-    let (provider, sandbox) = connect(&settings.tenant, settings.rate, &cancel).await?;
+    let (connected, sandbox) = connect(&settings.tenant, settings.rate, &cancel).await?;
+    match &connected {
+        Connected::Atlan(provider) => export_with(provider.as_ref(), settings, sandbox.as_ref()).await,
+        Connected::Uipath(provider) => export_with(provider.as_ref(), settings, sandbox.as_ref()).await,
+    }
+}
+
+async fn export_with<P: Provider>(
+    provider: &P,
+    settings: &ExportSettings,
+    sandbox: Option<&Sandbox>,
+) -> anyhow::Result<Exit> {
+    let started = Instant::now();
     let reading = output::progress::Reading::new("groups", settings.quiet);
     let view = provider.read_view(settings.kind, &|done, total| reading.update(done, total)).await;
     reading.finish();
@@ -253,23 +284,39 @@ fn record_unreached(
     Ok(())
 }
 
-/// Starts the in-process sandbox if asked, and builds the Atlan client.
+/// A client of one platform.
+enum Connected {
+    Atlan(Box<Atlan>),
+    Uipath(Box<Uipath>),
+}
+
+/// Starts the in-process sandbox if asked, and builds the platform's client.
 async fn connect(
     tenant: &TenantSettings,
     rate: std::num::NonZeroU32,
     cancel: &CancellationToken,
-) -> anyhow::Result<(Atlan, Option<Sandbox>)> {
-    let (base_url, token, sandbox) = match tenant {
-        TenantSettings::Remote { base_url, token } => (base_url.clone(), token.clone(), None),
-        TenantSettings::Sandbox { seed } => {
+) -> anyhow::Result<(Connected, Option<Sandbox>)> {
+    let policy = RetryPolicy::default();
+    Ok(match tenant {
+        TenantSettings::Atlan { base_url, token } => {
+            (Connected::Atlan(Box::new(Atlan::new(base_url, token, rate, policy, cancel.clone())?)), None)
+        }
+        TenantSettings::Uipath(config) => {
+            (Connected::Uipath(Box::new(Uipath::new(config.clone(), policy, cancel.clone())?)), None)
+        }
+        TenantSettings::Sandbox { provider: ProviderName::Atlan, seed } => {
             let seed = Seed::load(seed)?;
             let key = format!("in-process-{}", uuid::Uuid::new_v4().simple());
             let sandbox = Sandbox::start(seed, SandboxOptions::new(key.clone())).await?;
-            (sandbox.base_url(), Secret::new(key), Some(sandbox))
+            let provider = Atlan::new(&sandbox.base_url(), &Secret::new(key), rate, policy, cancel.clone())?;
+            (Connected::Atlan(Box::new(provider)), Some(sandbox))
         }
-    };
-    let provider = Atlan::new(&base_url, &token, rate, RetryPolicy::default(), cancel.clone())?;
-    Ok((provider, sandbox))
+        TenantSettings::Sandbox { provider: ProviderName::Uipath, .. } => {
+            anyhow::bail!(
+                "--sandbox is not available for UiPath yet: start `roster sandbox --provider uipath` and point UIPATH_URL at it"
+            )
+        }
+    })
 }
 
 fn destructive_counts(plan: &Plan) -> (usize, usize) {

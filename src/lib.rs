@@ -57,23 +57,15 @@ impl From<Exit> for ExitCode {
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let env = |name: &str| std::env::var(name).ok();
     match cli.command {
-        Command::Validate(args) => commands::validate(&args.file),
-        Command::Import(args) => {
-            let settings = ImportSettings::from_cli(
-                &args,
-                env(providers::atlan::BASE_URL_ENV),
-                env(providers::atlan::API_KEY_ENV),
-            )?;
-            commands::import(&settings).await
+        Command::Validate(args) => {
+            let rules = match settings::provider(args.provider, &env)? {
+                cli::ProviderName::Atlan => validation::Rules::ATLAN,
+                cli::ProviderName::Uipath => validation::Rules::UIPATH,
+            };
+            commands::validate(&args.file, &rules)
         }
-        Command::Export(args) => {
-            let settings = ExportSettings::from_cli(
-                &args,
-                env(providers::atlan::BASE_URL_ENV),
-                env(providers::atlan::API_KEY_ENV),
-            )?;
-            commands::export(&settings).await
-        }
+        Command::Import(args) => commands::import(&ImportSettings::from_cli(&args, &env)?).await,
+        Command::Export(args) => commands::export(&ExportSettings::from_cli(&args, &env)?).await,
         Command::Diff(args) => commands::diff(&args.old, &args.new, args.output.as_deref()),
         Command::Sandbox(args) => {
             commands::sandbox(&SandboxSettings::from_cli(&args, env(providers::atlan::API_KEY_ENV))).await

@@ -427,18 +427,22 @@ impl Planner<'_> {
         }
     }
 
-    fn decide(&mut self, change: &Change) -> Result<Disposition, RowError> {
-        let built_in = change
-            .group()
-            .and_then(|g| self.index.group(g))
-            .filter(|g| self.index.directory.read_only_groups.contains(&g.id));
-        if let (Some(group), false) = (built_in, matches!(change, Change::Keep { .. })) {
-            return Err(RowError {
+    /// Built-in groups (UiPath's Everyone, Administrators) can't be changed: only kept.
+    fn refuse_built_in(&self, change: &Change) -> Result<(), RowError> {
+        let read_only = &self.index.directory.read_only_groups;
+        let built_in = change.group().and_then(|g| self.index.group(g)).filter(|g| read_only.contains(&g.id));
+        match built_in {
+            Some(group) if !matches!(change, Change::Keep { .. }) => Err(RowError {
                 column: Some("group".into()),
                 problem: format!("{} is a built-in group, which can't be changed", group.name),
                 fix: "use a group of your own".into(),
-            });
+            }),
+            _ => Ok(()),
         }
+    }
+
+    fn decide(&mut self, change: &Change) -> Result<Disposition, RowError> {
+        self.refuse_built_in(change)?;
         Ok(match change {
             Change::Keep { user, group } => {
                 self.user(user)?;

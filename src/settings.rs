@@ -6,16 +6,20 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{ExportArgs, ExportWhat, FileFormat, ImportArgs, SandboxArgs, TenantArgs};
+use crate::cli::{ExportArgs, ExportWhat, FileFormat, ImportArgs, ProviderName, SandboxArgs, TenantArgs};
 use crate::export::ExportKind;
 use crate::output::results;
 use crate::output::table::Format;
 use crate::providers::Secret;
 use crate::providers::atlan::{API_KEY_ENV, BASE_URL_ENV, DEFAULT_RATE_PER_MINUTE};
+use crate::providers::uipath::{self, UipathConfig};
 use crate::sandbox::{FaultOptions, GenerateSpec, RateLimit, SandboxOptions, Seed, SeedError};
+use crate::validation::Rules;
 
 /// The sandbox tenant `--sandbox` uses when no `--sandbox-seed` is given.
 pub const SAMPLE_SEED: &str = "samples/tenant.json";
+/// The same for `--provider uipath`.
+pub const SAMPLE_UIPATH_SEED: &str = "samples/uipath-tenant.json";
 
 /// A command line that can't be carried out; each says what to do instead.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +57,19 @@ pub enum SettingsError {
         /// The host.
         host: String,
     },
+    /// A UiPath setting is missing.
+    #[error(
+        "UiPath needs {0}: set UIPATH_URL, UIPATH_ORGANIZATION, UIPATH_CLIENT_ID and UIPATH_CLIENT_SECRET (and UIPATH_PARTITION_GLOBAL_ID if tokens lack prt_id); see README, \"UiPath\""
+    )]
+    MissingUipath(&'static str),
+    /// Both platforms' environments are set.
+    #[error(
+        "both ATLAN_BASE_URL and UIPATH_URL are set: say which platform with --provider atlan or --provider uipath"
+    )]
+    AmbiguousProvider,
+    /// A `--budget` that doesn't parse.
+    #[error("invalid --budget: {0}")]
+    Budget(String),
     /// `--sandbox` without a seed to use.
     #[error("no sandbox tenant at {0}: run from roster's directory, or pass --sandbox-seed FILE")]
     NoSandboxSeed(PathBuf),
@@ -61,52 +78,106 @@ pub enum SettingsError {
 /// Where an import's tenant is.
 #[derive(Debug, Clone)]
 pub enum TenantSettings {
-    /// A real (or separately running sandbox) tenant.
-    Remote {
+    /// An Atlan tenant (or a separately running sandbox).
+    Atlan {
         /// Its base URL, checked.
         base_url: String,
         /// Its API token.
         token: Secret,
     },
+    /// A UiPath organization (or a separately running sandbox).
+    Uipath(UipathConfig),
     /// An in-process sandbox seeded from this file.
     Sandbox {
+        /// Which platform it emulates.
+        provider: ProviderName,
         /// The seed.
         seed: PathBuf,
     },
 }
 
+/// The environment, as a lookup (so tests need not touch the process's own).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 impl TenantSettings {
-    /// Resolves `--base-url`/`$ATLAN_BASE_URL`, `--api-key-file`/`$ATLAN_API_KEY` and `--sandbox`.
-    pub fn from_cli(
-        args: &TenantArgs,
-        env_url: Option<String>,
-        env_key: Option<String>,
-    ) -> Result<TenantSettings, SettingsError> {
+    /// Resolves `--provider`, `--base-url`, `--api-key-file`, `--budget` and `--sandbox`
+    /// with the environment the official SDKs read.
+    pub fn from_cli(args: &TenantArgs, env: Env<'_>) -> Result<TenantSettings, SettingsError> {
+        let provider = provider(args.provider, env)?;
         if args.sandbox {
-            let seed = args.sandbox_seed.clone().unwrap_or_else(|| PathBuf::from(SAMPLE_SEED));
+            let sample = match provider {
+                ProviderName::Atlan => SAMPLE_SEED,
+                ProviderName::Uipath => SAMPLE_UIPATH_SEED,
+            };
+            let seed = args.sandbox_seed.clone().unwrap_or_else(|| PathBuf::from(sample));
             if !seed.exists() {
                 return Err(SettingsError::NoSandboxSeed(seed));
             }
-            return Ok(TenantSettings::Sandbox { seed });
+            return Ok(TenantSettings::Sandbox { provider, seed });
         }
-        let base_url = args
-            .base_url
-            .clone()
-            .or(env_url)
-            .filter(|u| !u.trim().is_empty())
-            .ok_or(SettingsError::NoTenant)?;
-        let base_url = checked_url(base_url.trim())?;
-        let token = match &args.api_key_file {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|error| SettingsError::TokenFile { path: path.clone(), error })?
-                .trim()
-                .to_string(),
-            None => env_key.unwrap_or_default().trim().to_string(),
+        let given = |flag: &Option<String>, name: &str| {
+            flag.clone().or_else(|| env(name)).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
         };
-        if token.is_empty() {
-            return Err(SettingsError::NoToken);
+        let secret = |name: &str, missing: SettingsError| -> Result<Secret, SettingsError> {
+            let value = match &args.api_key_file {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|error| SettingsError::TokenFile { path: path.clone(), error })?
+                    .trim()
+                    .to_string(),
+                None => env(name).unwrap_or_default().trim().to_string(),
+            };
+            if value.is_empty() { Err(missing) } else { Ok(Secret::new(value)) }
+        };
+        match provider {
+            ProviderName::Atlan => {
+                let base_url = given(&args.base_url, BASE_URL_ENV).ok_or(SettingsError::NoTenant)?;
+                Ok(TenantSettings::Atlan {
+                    base_url: checked_url(&base_url)?,
+                    token: secret(API_KEY_ENV, SettingsError::NoToken)?,
+                })
+            }
+            ProviderName::Uipath => {
+                let missing = |name: &'static str| SettingsError::MissingUipath(name);
+                let access_url = given(&args.base_url, uipath::URL_ENV).ok_or(missing(uipath::URL_ENV))?;
+                let budgets = uipath::Uipath::parse_budgets(args.budget.as_deref().unwrap_or_default())
+                    .map_err(SettingsError::Budget)?;
+                Ok(TenantSettings::Uipath(UipathConfig {
+                    access_url: checked_url(&access_url)?,
+                    organization: given(&None, uipath::ORGANIZATION_ENV)
+                        .ok_or(missing(uipath::ORGANIZATION_ENV))?,
+                    client_id: given(&None, uipath::CLIENT_ID_ENV).ok_or(missing(uipath::CLIENT_ID_ENV))?,
+                    client_secret: secret(uipath::CLIENT_SECRET_ENV, missing(uipath::CLIENT_SECRET_ENV))?,
+                    partition: given(&None, uipath::PARTITION_ENV),
+                    budgets,
+                }))
+            }
         }
-        Ok(TenantSettings::Remote { base_url, token: Secret::new(token) })
+    }
+
+    /// The platform's rules, for validation.
+    #[must_use]
+    pub fn rules(&self) -> Rules {
+        match self {
+            TenantSettings::Atlan { .. } | TenantSettings::Sandbox { provider: ProviderName::Atlan, .. } => {
+                Rules::ATLAN
+            }
+            TenantSettings::Uipath(_) | TenantSettings::Sandbox { provider: ProviderName::Uipath, .. } => {
+                Rules::UIPATH
+            }
+        }
+    }
+}
+
+/// The platform: `--provider`, else the one whose environment is set, else Atlan.
+pub fn provider(flag: Option<ProviderName>, env: Env<'_>) -> Result<ProviderName, SettingsError> {
+    if let Some(provider) = flag {
+        return Ok(provider);
+    }
+    let set = |name: &str| env(name).is_some_and(|v| !v.trim().is_empty());
+    match (set(BASE_URL_ENV), set(uipath::URL_ENV)) {
+        (true, true) => Err(SettingsError::AmbiguousProvider),
+        (false, true) => Ok(ProviderName::Uipath),
+        _ => Ok(ProviderName::Atlan),
     }
 }
 
@@ -155,11 +226,7 @@ pub struct ExportSettings {
 
 impl ExportSettings {
     /// Resolves `roster export`'s flags and environment.
-    pub fn from_cli(
-        args: &ExportArgs,
-        env_url: Option<String>,
-        env_key: Option<String>,
-    ) -> Result<ExportSettings, SettingsError> {
+    pub fn from_cli(args: &ExportArgs, env: Env<'_>) -> Result<ExportSettings, SettingsError> {
         let kind = match args.what {
             ExportWhat::Memberships => ExportKind::Memberships,
             ExportWhat::Users => ExportKind::Users,
@@ -181,7 +248,7 @@ impl ExportSettings {
             format,
             bom: args.excel,
             quiet: args.quiet,
-            tenant: TenantSettings::from_cli(&args.tenant, env_url, env_key)?,
+            tenant: TenantSettings::from_cli(&args.tenant, env)?,
             rate: NonZeroU32::new(DEFAULT_RATE_PER_MINUTE).expect("non-zero"),
         })
     }
@@ -221,11 +288,7 @@ pub struct ImportSettings {
 
 impl ImportSettings {
     /// Resolves `roster import`'s flags and environment.
-    pub fn from_cli(
-        args: &ImportArgs,
-        env_url: Option<String>,
-        env_key: Option<String>,
-    ) -> Result<ImportSettings, SettingsError> {
+    pub fn from_cli(args: &ImportArgs, env: Env<'_>) -> Result<ImportSettings, SettingsError> {
         let default_rate = NonZeroU32::new(DEFAULT_RATE_PER_MINUTE).expect("non-zero");
         let results = args.results.clone().unwrap_or_else(|| results::default_path(&args.file));
         let stem = args.file.file_stem().unwrap_or_default().to_string_lossy();
@@ -235,7 +298,7 @@ impl ImportSettings {
             undo,
             results,
             resume: args.resume.clone(),
-            tenant: TenantSettings::from_cli(&args.tenant, env_url, env_key)?,
+            tenant: TenantSettings::from_cli(&args.tenant, env)?,
             concurrency: args.concurrency,
             rate: args.rate.and_then(|r| NonZeroU32::new(r.0)).unwrap_or(default_rate),
             dry_run: args.dry_run,
@@ -342,13 +405,18 @@ mod tests {
     fn import(args: &[&str], url: Option<&str>, key: Option<&str>) -> Result<ImportSettings, SettingsError> {
         let cli = Cli::try_parse_from(["roster", "import", "in.csv"].iter().chain(args)).unwrap();
         let Command::Import(args) = cli.command else { panic!("an import command") };
-        ImportSettings::from_cli(&args, url.map(String::from), key.map(String::from))
+        let env = |name: &str| match name {
+            "ATLAN_BASE_URL" => url.map(String::from),
+            "ATLAN_API_KEY" => key.map(String::from),
+            _ => None,
+        };
+        ImportSettings::from_cli(&args, &env)
     }
 
     #[test]
     fn the_tenant_comes_from_flags_or_the_sdk_environment() {
         let settings = import(&[], Some("https://acme.atlan.com/"), Some(" token\n")).unwrap();
-        let TenantSettings::Remote { base_url, token } = settings.tenant else { panic!("a remote tenant") };
+        let TenantSettings::Atlan { base_url, token } = settings.tenant else { panic!("an Atlan tenant") };
         assert_eq!((base_url.as_str(), token.expose()), ("https://acme.atlan.com", "token"));
         assert_eq!(settings.results, Path::new("in.results.csv"));
         assert_eq!(settings.rate.get(), 400);
@@ -363,9 +431,42 @@ mod tests {
             Some("env"),
         )
         .unwrap();
-        let TenantSettings::Remote { token, .. } = settings.tenant else { panic!("a remote tenant") };
+        let TenantSettings::Atlan { token, .. } = settings.tenant else { panic!("an Atlan tenant") };
         assert_eq!(token.expose(), "from-file");
         assert!(!format!("{token:?}").contains("from-file"), "a token never shows in Debug output");
+    }
+
+    #[test]
+    fn uipath_is_chosen_by_its_environment_or_the_flag_and_configured_from_it() {
+        let cli = Cli::try_parse_from(["roster", "import", "in.csv", "--budget", "PUT=20"]).unwrap();
+        let Command::Import(args) = cli.command else { panic!("an import command") };
+        let uipath_env = |name: &str| {
+            let value = match name {
+                "UIPATH_URL" => "https://cloud.uipath.com/",
+                "UIPATH_ORGANIZATION" => "acme",
+                "UIPATH_CLIENT_ID" => "app",
+                "UIPATH_CLIENT_SECRET" => "s3cret",
+                _ => return None,
+            };
+            Some(value.to_string())
+        };
+        let settings = ImportSettings::from_cli(&args, &uipath_env).unwrap();
+        assert_eq!(settings.tenant.rules(), Rules::UIPATH);
+        let TenantSettings::Uipath(config) = settings.tenant else { panic!("a UiPath tenant") };
+        assert_eq!(
+            (config.access_url.as_str(), config.organization.as_str(), config.partition),
+            ("https://cloud.uipath.com", "acme", None)
+        );
+        assert!(config.budgets.iter().any(|(m, n)| m.as_str() == "PUT" && n.get() == 20));
+        assert!(!format!("{:?}", config.client_secret).contains("s3cret"));
+        let both = |name: &str| {
+            uipath_env(name).or_else(|| (name == "ATLAN_BASE_URL").then(|| "https://a.io".to_string()))
+        };
+        assert!(matches!(provider(None, &both), Err(SettingsError::AmbiguousProvider)));
+        assert_eq!(provider(Some(ProviderName::Atlan), &both).unwrap(), ProviderName::Atlan);
+        let partial = |name: &str| (name == "UIPATH_URL").then(|| "https://cloud.uipath.com".to_string());
+        let error = ImportSettings::from_cli(&args, &partial).unwrap_err().to_string();
+        assert!(error.starts_with("UiPath needs UIPATH_ORGANIZATION"), "{error}");
     }
 
     #[test]

@@ -41,21 +41,23 @@ async fn help_lists_the_commands_and_every_import_flag() {
       <FILE>  The assignments file (CSV, or an Excel .xlsx workbook)
 
     Options:
-          --dry-run              Read the tenant and report what each row would do; change nothing
-          --results <FILE>       Where to write the results [default: beside FILE, as <stem>.results.csv]
-          --resume <RESULTS>     Re-run only the rows an earlier run's results file does not show as ok or unchanged
-          --skip-invalid         Send the valid rows even if some rows are invalid (those are reported, not sent)
-          --yes                  Confirm removals and deletions without asking
-          --sync                 Make every group the file names have exactly the members its add and keep rows list: members it doesn't list are removed
-          --max-removals <N>     With --sync, refuse (sending nothing) when the run would remove more memberships [default: 10]
-          --concurrency <N>      Calls in flight at once [default: 4]
-          --rate <N/min>         The tenant's request budget; roster paces a little under it [default: 400/min, Atlan's limit]
-      -q, --quiet                Print nothing but errors
-          --base-url <URL>       The tenant's URL, e.g. https://acme.atlan.com [default: $ATLAN_BASE_URL]
-          --api-key-file <FILE>  A file holding the API token [default: the token in $ATLAN_API_KEY]
-          --sandbox              Run against an in-process sandbox seeded with samples/tenant.json instead of a tenant
-          --sandbox-seed <FILE>  The sandbox's tenant file (with --sandbox)
-      -h, --help                 Print help
+          --dry-run               Read the tenant and report what each row would do; change nothing
+          --results <FILE>        Where to write the results [default: beside FILE, as <stem>.results.csv]
+          --resume <RESULTS>      Re-run only the rows an earlier run's results file does not show as ok or unchanged
+          --skip-invalid          Send the valid rows even if some rows are invalid (those are reported, not sent)
+          --yes                   Confirm removals and deletions without asking
+          --sync                  Make every group the file names have exactly the members its add and keep rows list: members it doesn't list are removed
+          --max-removals <N>      With --sync, refuse (sending nothing) when the run would remove more memberships [default: 10]
+          --concurrency <N>       Calls in flight at once [default: 4]
+          --rate <N/min>          The tenant's request budget; roster paces a little under it [default: 400/min, Atlan's limit]
+      -q, --quiet                 Print nothing but errors
+          --provider <PROVIDER>   atlan or uipath [default: the one whose environment is set (ATLAN_BASE_URL or UIPATH_URL)]
+          --budget <METHOD=N,..>  UiPath's budgets per 5 minutes [default: GET=300,PUT=160,DELETE=160]
+          --base-url <URL>        The tenant's URL, e.g. https://acme.atlan.com [default: $ATLAN_BASE_URL or $UIPATH_URL]
+          --api-key-file <FILE>   A file holding the API token (UiPath: the client secret) [default: $ATLAN_API_KEY or $UIPATH_CLIENT_SECRET]
+          --sandbox               Run against an in-process sandbox seeded with samples/tenant.json instead of a tenant
+          --sandbox-seed <FILE>   The sandbox's tenant file (with --sandbox)
+      -h, --help                  Print help
     ");
 }
 
