@@ -49,6 +49,12 @@ pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory)
     // Per group in scope: the users the file wants in it, and those it removes itself.
     let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut removed: BTreeSet<(String, String)> = BTreeSet::new();
+    // Groups someone stays in (or joins): a `keep` of a user who is not a member keeps
+    // no one there, so it does not save the group from being emptied.
+    let mut staying: BTreeSet<String> = BTreeSet::new();
+    let is_member = |group: &str, user: &str| {
+        directory.members_of.get(group).is_some_and(|m| m.iter().any(|u| u == user))
+    };
     for (row, planned) in checked.iter().zip(&plan.rows) {
         let (Some(change), Some(group)) = (row.change(), planned.group_id.clone()) else { continue };
         if matches!(planned.disposition, Disposition::Invalid(_)) {
@@ -57,6 +63,9 @@ pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory)
         let users = wanted.entry(group.clone()).or_default();
         match (change, planned.user_id.clone()) {
             (Change::Add { .. } | Change::Keep { .. }, Some(user)) => {
+                if matches!(change, Change::Add { .. }) || is_member(&group, &user) {
+                    staying.insert(group.clone());
+                }
                 users.insert(user);
             }
             (Change::Remove { .. }, Some(user)) => {
@@ -72,7 +81,7 @@ pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory)
     let mut report = SyncReport::default();
     let mut next_line = plan.rows.iter().map(|r| r.line).max().unwrap_or(1) + 1;
     for (group, users) in &wanted {
-        if users.is_empty() {
+        if !staying.contains(group) {
             report.emptied.push(name_of_group(group));
         }
         let members = directory.members_of.get(group).map_or(&[][..], Vec::as_slice);
@@ -165,5 +174,20 @@ mod tests {
         let (_, report) = synced("action,user,group\nremove,ann,hr\n");
         assert_eq!(report.emptied, ["hr"]);
         assert!(report.refusal(100).unwrap().contains("without members"));
+    }
+
+    #[test]
+    fn keeping_only_non_members_empties_a_group() {
+        let mut directory = directory();
+        directory.members_of.insert(guid(10), vec![guid(1)]);
+        let file = InputFile::parse(Path::new("in.csv"), b"action,user,group\nkeep,bob,hr\n").unwrap();
+        let checked = validate(&file);
+        let mut planned = plan(&checked, &directory);
+        let report = add_removals(&mut planned, &checked, &directory);
+        assert_eq!(report.emptied, ["hr"], "bob is not in hr: ann would go, and no one would stay");
+        let file = InputFile::parse(Path::new("in.csv"), b"action,user,group\nadd,bob,hr\n").unwrap();
+        let checked = validate(&file);
+        let mut planned = plan(&checked, &directory);
+        assert!(add_removals(&mut planned, &checked, &directory).emptied.is_empty(), "bob joins");
     }
 }
