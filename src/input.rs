@@ -210,6 +210,9 @@ impl InputFile {
     }
 
     /// Reads the first sheet of an Excel workbook; a row's line is its row number in Excel.
+    /// Cells are workbook values, never formulas; each is kept in the form a CSV export
+    /// writes it (`=x` as `'=x`, see [`restore`]), so that reading it gives the value back
+    /// and the results file, which is CSV, can't run it.
     fn parse_workbook(path: &Path, bytes: Vec<u8>) -> Result<InputFile, InputError> {
         use calamine::Reader;
         let unreadable =
@@ -227,7 +230,7 @@ impl InputFile {
             .map(|(index, row)| {
                 // Columns left of the used range still count, so cells keep their places.
                 let mut cells = vec![String::new(); first_column as usize];
-                cells.extend(row.iter().map(cell_text));
+                cells.extend(row.iter().map(|cell| as_csv_text(cell_text(cell))));
                 (u64::from(first_row) + index as u64 + 1, cells)
             })
             .collect();
@@ -348,11 +351,24 @@ fn cell_text(cell: &calamine::Data) -> String {
 /// Characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
 pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
-/// Undoes export's neutralisation of formula-like cells: `'=x` was written for `=x`.
+/// Whether export writes a cell with a leading `'`: it starts like a formula, or is such a
+/// cell already quoted (`'=x`, which must not read back as `=x`).
+#[must_use]
+pub fn needs_quote(cell: &str) -> bool {
+    cell.trim_start_matches('\'').starts_with(FORMULA_STARTS)
+}
+
+/// A value as a CSV export writes it: with a leading `'` when [`needs_quote`] says so.
+fn as_csv_text(value: String) -> String {
+    if needs_quote(&value) { format!("'{value}") } else { value }
+}
+
+/// Undoes export's neutralisation of formula-like cells: `'=x` was written for `=x`, and
+/// `''=x` for `'=x`.
 #[must_use]
 pub fn restore(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        Some(rest) if needs_quote(rest) => rest,
         _ => cell,
     }
 }

@@ -3,14 +3,15 @@
 //!
 //! CSV cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`,
 //! tab or carriage return) get a leading `'` (OWASP's advice against CSV injection);
-//! `input::restore` takes it off again on import. Workbook cells are written as text, which
+//! `input::restore` takes it off again on import. A value that starts with such a quote
+//! already (`'=x`) gets one more, so that it reads back as itself. Workbook cells are written as text, which
 //! Excel never evaluates, so they need no such prefix.
 
 use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::input::FORMULA_STARTS;
+use crate::input::needs_quote;
 
 /// Rows under a header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,10 +117,11 @@ fn workbook(table: &Table) -> Result<Vec<u8>, String> {
     workbook.save_to_buffer().map_err(text)
 }
 
-/// Prefixes `'` to a cell a spreadsheet would take for a formula.
+/// Prefixes `'` to a cell a spreadsheet would take for a formula (or that is one quoted
+/// already, so that `input::restore` gives it back as it was).
 #[must_use]
 pub fn neutralize(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(FORMULA_STARTS) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
+    if needs_quote(cell) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
 }
 
 #[cfg(test)]
@@ -136,6 +138,11 @@ mod tests {
         }
         assert_eq!(neutralize("jdoe"), "jdoe");
         assert_eq!(restore("'quoted"), "'quoted", "only formula-like cells lose their quote");
+        // Values that look neutralised already round-trip too.
+        for cell in ["'=quoted", "''+1", "'", "'plain", "it's"] {
+            assert_eq!(restore(&neutralize(cell)), cell, "{cell}");
+        }
+        assert_eq!(neutralize("'=quoted"), "''=quoted");
     }
 
     #[test]
@@ -149,6 +156,7 @@ mod tests {
             write(&table, Some(&path), format, format == Format::Csv).unwrap();
             let read = InputFile::read(&path).unwrap();
             assert_eq!(read.headers, table.headers, "{name}");
+            assert_eq!(read.rows[0].cells[3], "'=1+1", "{name}: read in the CSV form, neutralised");
             let cells: Vec<Vec<String>> =
                 read.rows.iter().map(|r| r.cells.iter().map(|c| restore(c).to_string()).collect()).collect();
             assert_eq!(cells, table.rows, "{name}");
