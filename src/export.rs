@@ -117,7 +117,9 @@ fn users(view: &TenantView) -> Table {
         "first_name",
         "last_name",
         "last_login",
-        "status",
+        // Not `status`: the results file has a `status` column of its own, and this one
+        // must be carried through to it like any context column.
+        "user_status",
         "group_count",
     ]);
     let mut people: Vec<&Person> = view.people.iter().collect();
