@@ -70,6 +70,9 @@ pub enum SettingsError {
     /// A `--budget` that doesn't parse.
     #[error("invalid --budget: {0}")]
     Budget(String),
+    /// `--format xlsx` (or an `.xlsx` name) with no file to write to.
+    #[error("an Excel workbook can't be written to standard output; give a file with -o FILE")]
+    WorkbookToStdout,
     /// `--sandbox` without a seed to use.
     #[error("no sandbox tenant at {0}: run from roster's directory, or pass --sandbox-seed FILE")]
     NoSandboxSeed(PathBuf),
@@ -242,6 +245,10 @@ impl ExportSettings {
             None if named_xlsx => Format::Xlsx,
             Some(FileFormat::Csv) | None => Format::Csv,
         };
+        // Found before the tenant is read, which costs calls of its budget.
+        if format == Format::Xlsx && args.output.is_none() {
+            return Err(SettingsError::WorkbookToStdout);
+        }
         Ok(ExportSettings {
             kind,
             output: args.output.clone(),
