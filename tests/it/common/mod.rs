@@ -707,3 +707,72 @@ pub(crate) fn read_results(path: &Path) -> (Vec<String>, Vec<Row>) {
 pub(crate) fn finished_rows(path: &Path) -> usize {
     read_results(path).1.len()
 }
+
+// ---- exports, and the tenant compared by names ----
+
+impl Workspace {
+    /// `roster export WHAT --base-url SANDBOX --api-key-file KEY` (export has no `--rate`:
+    /// it paces at the tenant's default budget, which the few calls of a test tenant never
+    /// feel).
+    pub(crate) fn export(&self, sandbox: &TestSandbox, what: &str) -> RosterRun {
+        self.roster(["export", what])
+            .arg("--base-url")
+            .arg(sandbox.base_url())
+            .arg("--api-key-file")
+            .arg(self.key_file())
+    }
+}
+
+/// A CSV file as header and records, in file order, cells as written (a BOM is dropped).
+pub(crate) fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let header = reader.headers().expect("a header").iter().map(String::from).collect();
+    let records = reader
+        .records()
+        .map(|r| r.unwrap_or_else(|e| panic!("{}: {e}", path.display())).iter().map(String::from).collect())
+        .collect();
+    (header, records)
+}
+
+/// Writes a CSV file of a header and records.
+pub(crate) fn write_csv(path: &Path, header: &[String], records: &[Vec<String>]) {
+    let mut writer = csv::Writer::from_path(path).expect("the file is created");
+    writer.write_record(header).expect("the header is written");
+    for record in records {
+        writer.write_record(record).expect("a record is written");
+    }
+    writer.flush().expect("the file is flushed");
+}
+
+/// Each group's members by username, groups by name: a tenant compared as people see it
+/// (recreated groups get new GUIDs).
+pub(crate) fn memberships_by_name(state: &Seed) -> BTreeMap<String, BTreeSet<String>> {
+    let username = |id: &String| {
+        state.users.iter().find(|u| &u.id == id).map_or_else(|| id.clone(), |u| u.username.clone())
+    };
+    state.groups.iter().map(|g| (g.name.clone(), g.members.iter().map(username).collect())).collect()
+}
+
+/// Every (username, group name) membership of a tenant.
+pub(crate) fn membership_pairs(state: &Seed) -> BTreeSet<(String, String)> {
+    memberships_by_name(state)
+        .into_iter()
+        .flat_map(|(group, users)| users.into_iter().map(move |user| (user, group.clone())))
+        .collect()
+}
+
+/// Each user's workspace role, by username.
+pub(crate) fn roles_by_name(state: &Seed) -> BTreeMap<String, Option<String>> {
+    state.users.iter().map(|u| (u.username.clone(), u.role.clone())).collect()
+}
+
+/// Each group's alias, description and default flag, by name.
+pub(crate) fn group_attributes(state: &Seed) -> BTreeMap<String, (Option<String>, Option<String>, bool)> {
+    state
+        .groups
+        .iter()
+        .map(|g| (g.name.clone(), (g.alias.clone(), g.description.clone(), g.is_default)))
+        .collect()
+}
