@@ -1,8 +1,7 @@
 //! roster's one integration test binary (`cargo test --test it`).
 //!
 //! Every test talks real HTTP on loopback to a sandbox of its own; the command tests run the
-//! real `roster` binary against it. A module to come: `export` (export, edit, import round
-//! trip).
+//! real `roster` binary against it.
 
 /// The harness: `TestSandbox` (in-process sandbox on `127.0.0.1:0` plus a client), the
 /// sample tenant's GUIDs, a guard for `roster sandbox` processes, and `Workspace` /
@@ -29,3 +28,12 @@ mod validate;
 /// rows, 429 storms, injected faults, resume, SIGKILL and Ctrl-C, asserted on the results
 /// file, the exit code, and what the sandbox saw and holds.
 mod import;
+
+/// `roster export` and `roster diff`: what each export holds and costs in calls, importing an
+/// unedited export changes nothing, workbooks in and out, formula cells neutralised and read
+/// back unchanged, and the diff of two exports.
+mod export;
+
+/// Access reviews, `--sync` and undo: an export edited by reviewers and imported, groups made
+/// equal to a file within the guard rails, and the undo file putting the tenant back.
+mod review;
