@@ -16,6 +16,7 @@
 pub mod atlan;
 mod guard;
 mod store;
+pub mod uipath;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,6 +35,7 @@ use tower::ServiceExt;
 pub use atlan::seed::{GenerateSpec, Seed, SeedGroup, SeedRole, SeedUser};
 pub use guard::{FaultOptions, MethodBudgets, RateLimit, Stats};
 pub use store::SeedError;
+pub use uipath::{UiPathOptions, UiPathSandbox};
 
 use guard::{ConnectionKill, Guard, RateRule};
 
