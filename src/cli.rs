@@ -240,16 +240,18 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// The bearer token clients must send (default: `$ATLAN_API_KEY`, else generated).
+    /// The bearer token clients must send (default: `$ATLAN_API_KEY`, else generated). Atlan
+    /// only: a UiPath sandbox's applications and secrets come from its seed.
     // The help text is given explicitly so that clap does not print the backticks.
     #[arg(
         long,
         value_name = "KEY",
-        help = "Bearer token clients must send [default: $ATLAN_API_KEY, else a generated one]"
+        help = "Atlan: bearer token clients must send [default: $ATLAN_API_KEY, else a generated one]"
     )]
     pub api_key: Option<String>,
 
-    /// Tenant to start with: a JSON file of roles, users and groups (see README).
+    /// Tenant to start with: a JSON file of roles, users and groups, or for UiPath of an
+    /// organization, its applications, users and groups (see README).
     #[arg(long, value_name = "FILE", conflicts_with = "generate")]
     pub seed: Option<PathBuf>,
 
@@ -270,13 +272,28 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub jitter: u64,
 
-    /// Admit at most N requests per sliding minute, e.g. 400/min (Atlan's documented limit).
-    #[arg(long, value_name = "N/min")]
-    pub rate_limit: Option<PerMinute>,
+    /// The tenant's request budget: `documented` for the platform's own; Atlan: N/min, e.g.
+    /// 400/min; UiPath: METHOD=N,... per window, e.g. GET=300,PUT=160 (other methods keep
+    /// their documented budgets).
+    #[arg(
+        long,
+        value_name = "SPEC",
+        help = "Request budget: documented, or Atlan N/min (e.g. 400/min), or UiPath METHOD=N,... per window (e.g. GET=300,PUT=160)"
+    )]
+    pub rate_limit: Option<RateLimitSpec>,
 
-    /// After the rate limit is passed, refuse every request for SECS seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "rate_limit")]
-    pub lockout: u64,
+    /// Atlan: after the rate limit is passed, refuse every request for SECS seconds [default: 60].
+    #[arg(long, value_name = "SECS", requires = "rate_limit")]
+    pub lockout: Option<u64>,
+
+    /// UiPath: how long a request counts against its method's budget [default: 300].
+    #[arg(long, value_name = "SECS", requires = "rate_limit")]
+    pub rate_window: Option<u64>,
+
+    /// UiPath: how long an access token is valid, `expires_in` [default: 3600; 0 issues
+    /// tokens already expired].
+    #[arg(long, value_name = "SECS")]
+    pub token_ttl: Option<u64>,
 
     /// Fail this fraction of requests (0 to 1) with 500/502/503, resets and lost responses.
     #[arg(long, value_name = "P", value_parser = probability)]
@@ -303,6 +320,52 @@ impl std::str::FromStr for PerMinute {
     }
 }
 
+/// What `roster sandbox --rate-limit` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateLimitSpec {
+    /// The platform's documented limits (Atlan 400/min; UiPath GET 300, POST 24,000, PUT,
+    /// PATCH and DELETE 160 per 5 minutes).
+    Documented,
+    /// Atlan's form: requests per sliding minute.
+    PerMinute(u32),
+    /// UiPath's form: a budget per HTTP method, e.g. `[("GET", 300), ("PUT", 160)]`.
+    PerMethod(Vec<(String, u32)>),
+}
+
+impl std::str::FromStr for RateLimitSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("documented") {
+            return Ok(RateLimitSpec::Documented);
+        }
+        if !text.contains('=') {
+            return text.parse::<PerMinute>().map(|rate| RateLimitSpec::PerMinute(rate.0)).map_err(|_| {
+                format!(
+                    "{text:?} is not documented, N/min (e.g. 400/min) or METHOD=N,... (e.g. GET=300,PUT=160)"
+                )
+            });
+        }
+        let mut budgets: Vec<(String, u32)> = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (method, count) =
+                part.split_once('=').ok_or_else(|| format!("{part:?} is not METHOD=N (e.g. PUT=160)"))?;
+            let method = method.trim().to_ascii_uppercase();
+            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
+                return Err(format!("{method:?} in {part:?} is not GET, POST, PUT, PATCH or DELETE"));
+            }
+            let count = count
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("{count:?} in {part:?} is not a whole number"))?;
+            budgets.retain(|(m, _)| *m != method);
+            budgets.push((method, count));
+        }
+        Ok(RateLimitSpec::PerMethod(budgets))
+    }
+}
+
 fn probability(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
@@ -318,6 +381,21 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn rate_limit_specs_parse_in_each_platforms_form() {
+        let spec = |text: &str| text.parse::<RateLimitSpec>();
+        assert_eq!(spec("documented"), Ok(RateLimitSpec::Documented));
+        assert_eq!(spec("400/min"), Ok(RateLimitSpec::PerMinute(400)));
+        assert_eq!(spec("12"), Ok(RateLimitSpec::PerMinute(12)));
+        assert_eq!(
+            spec("get=3, PUT=2,get=4"),
+            Ok(RateLimitSpec::PerMethod(vec![("PUT".into(), 2), ("GET".into(), 4)]))
+        );
+        assert_eq!(spec("DELETE=0"), Ok(RateLimitSpec::PerMethod(vec![("DELETE".into(), 0)])));
+        assert!(spec("0/min").is_err());
+        assert!(spec("PUT").is_err());
     }
 
     #[test]
@@ -340,11 +418,17 @@ mod tests {
         ])
         .unwrap();
         let Command::Sandbox(args) = cli.command else { panic!("a sandbox command") };
-        assert_eq!(args.rate_limit, Some(PerMinute(400)));
+        assert_eq!(args.rate_limit, Some(RateLimitSpec::PerMinute(400)));
         assert_eq!(args.fault_rate, Some(0.1));
         assert_eq!(args.generate.unwrap().users, 5);
         assert!(Cli::try_parse_from(["roster", "sandbox", "--fault-rate", "2"]).is_err());
         assert!(Cli::try_parse_from(["roster", "sandbox", "--rate-limit", "fast"]).is_err());
+        assert!(Cli::try_parse_from(["roster", "sandbox", "--rate-limit", "GET=x"]).is_err());
+        assert!(Cli::try_parse_from(["roster", "sandbox", "--rate-limit", "HEAD=3"]).is_err());
+        assert!(
+            Cli::try_parse_from(["roster", "sandbox", "--rate-window", "10"]).is_err(),
+            "needs --rate-limit"
+        );
         assert!(
             Cli::try_parse_from(["roster", "sandbox", "--seed", "a.json", "--generate", "users=1"]).is_err()
         );

@@ -22,8 +22,8 @@ use crate::providers::atlan::Atlan;
 use crate::providers::http::RetryPolicy;
 use crate::providers::uipath::Uipath;
 use crate::providers::{Provider, ProviderError, Secret};
-use crate::sandbox::{Sandbox, SandboxOptions, Seed};
-use crate::settings::{ExportSettings, ImportSettings, SandboxSettings, TenantSettings};
+use crate::sandbox::{Sandbox, SandboxOptions, Seed, UiPathSandbox};
+use crate::settings::{ExportSettings, ImportSettings, SandboxPlatform, SandboxSettings, TenantSettings};
 use crate::sync;
 use crate::undo;
 use crate::validation::{self, Verdict};
@@ -39,11 +39,22 @@ pub(crate) fn validate(path: &std::path::Path, rules: &validation::Rules) -> any
 
 /// `roster sandbox`: serves until Ctrl-C.
 pub(crate) async fn sandbox(settings: &SandboxSettings) -> anyhow::Result<Exit> {
-    let seed = settings.tenant.load()?;
-    let sandbox = Sandbox::bind(settings.listen, seed.clone(), settings.options.clone()).await?;
-    output::sandbox_banner(&sandbox, settings, &seed);
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
-    sandbox.stop().await;
+    match &settings.platform {
+        SandboxPlatform::Atlan { options, .. } => {
+            let seed = settings.tenant.load()?;
+            let sandbox = Sandbox::bind(settings.listen, seed.clone(), options.clone()).await?;
+            output::sandbox_banner(&sandbox, settings, &seed);
+            tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+            sandbox.stop().await;
+        }
+        SandboxPlatform::Uipath { options, secret } => {
+            let seed = settings.tenant.load_uipath(secret)?;
+            let sandbox = UiPathSandbox::bind(settings.listen, seed.clone(), options.clone()).await?;
+            output::uipath_sandbox_banner(&sandbox, settings, options, &seed);
+            tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+            sandbox.stop().await;
+        }
+    }
     Ok(Exit::Success)
 }
 

@@ -68,7 +68,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Export(args) => commands::export(&ExportSettings::from_cli(&args, &env)?).await,
         Command::Diff(args) => commands::diff(&args.old, &args.new, args.output.as_deref()),
         Command::Sandbox(args) => {
-            commands::sandbox(&SandboxSettings::from_cli(&args, env(providers::atlan::API_KEY_ENV))).await
+            commands::sandbox(&SandboxSettings::from_cli(&args, env(providers::atlan::API_KEY_ENV))?).await
         }
     }
 }

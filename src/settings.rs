@@ -6,14 +6,19 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{ExportArgs, ExportWhat, FileFormat, ImportArgs, ProviderName, SandboxArgs, TenantArgs};
+use crate::cli::{
+    ExportArgs, ExportWhat, FileFormat, ImportArgs, ProviderName, RateLimitSpec, SandboxArgs, TenantArgs,
+};
 use crate::export::ExportKind;
 use crate::output::results;
 use crate::output::table::Format;
 use crate::providers::Secret;
 use crate::providers::atlan::{API_KEY_ENV, BASE_URL_ENV, DEFAULT_RATE_PER_MINUTE};
 use crate::providers::uipath::{self, UipathConfig};
-use crate::sandbox::{FaultOptions, GenerateSpec, RateLimit, SandboxOptions, Seed, SeedError};
+use crate::sandbox::uipath::seed::Seed as UiPathSeed;
+use crate::sandbox::{
+    FaultOptions, GenerateSpec, MethodBudgets, RateLimit, SandboxOptions, Seed, SeedError, UiPathOptions,
+};
 use crate::validation::Rules;
 
 /// The sandbox tenant `--sandbox` uses when no `--sandbox-seed` is given.
@@ -24,6 +29,9 @@ pub const SAMPLE_UIPATH_SEED: &str = "samples/uipath-tenant.json";
 /// A command line that can't be carried out; each says what to do instead.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    /// A `roster sandbox` flag that the chosen platform's sandbox does not have.
+    #[error("{0}")]
+    SandboxFlag(String),
     /// No tenant URL.
     #[error(
         "no tenant given: set {BASE_URL_ENV} and {API_KEY_ENV} (or pass --base-url and --api-key-file), or add --sandbox to rehearse against the sample tenant"
@@ -338,12 +346,22 @@ pub enum TenantSource {
 }
 
 impl TenantSource {
-    /// Reads or builds the tenant.
+    /// Reads or builds the Atlan tenant.
     pub fn load(&self) -> Result<Seed, SeedError> {
         match self {
             TenantSource::State(path) | TenantSource::SeedFile(path) => Seed::load(path),
             TenantSource::Generated(spec) => Ok(crate::sandbox::atlan::seed::generate(*spec)),
             TenantSource::Empty => Ok(Seed::default()),
+        }
+    }
+
+    /// Reads or builds the UiPath organization; one that roster builds (empty or generated)
+    /// has one application, whose secret is `secret`.
+    pub fn load_uipath(&self, secret: &str) -> Result<UiPathSeed, SeedError> {
+        match self {
+            TenantSource::State(path) | TenantSource::SeedFile(path) => UiPathSeed::load(path),
+            TenantSource::Generated(spec) => Ok(crate::sandbox::uipath::seed::generate(*spec, secret)),
+            TenantSource::Empty => Ok(UiPathSeed::empty(secret)),
         }
     }
 }
@@ -366,36 +384,138 @@ pub struct SandboxSettings {
     pub listen: std::net::SocketAddr,
     /// Where the tenant comes from.
     pub tenant: TenantSource,
-    /// How the sandbox behaves.
-    pub options: SandboxOptions,
-    /// Whether the API key was generated (and so must be shown to be usable).
-    pub generated_key: bool,
+    /// Which platform, and how its sandbox behaves.
+    pub platform: SandboxPlatform,
+}
+
+/// The platform a sandbox emulates, with its options.
+#[derive(Debug, Clone)]
+pub enum SandboxPlatform {
+    /// Atlan's users, groups and roles API.
+    Atlan {
+        /// How the sandbox behaves.
+        options: SandboxOptions,
+        /// Whether the API key was generated (and so must be shown to be usable).
+        generated_key: bool,
+    },
+    /// UiPath Identity Server's groups and users API.
+    Uipath {
+        /// How the sandbox behaves.
+        options: UiPathOptions,
+        /// The application secret of an organization roster builds (no seed file), generated.
+        secret: String,
+    },
 }
 
 impl SandboxSettings {
-    /// Resolves `roster sandbox` flags; `env_key` is `$ATLAN_API_KEY` if set.
-    #[must_use]
-    pub fn from_cli(args: &SandboxArgs, env_key: Option<String>) -> SandboxSettings {
+    /// Resolves `roster sandbox` flags; `env_key` is `$ATLAN_API_KEY` if set (Atlan only).
+    pub fn from_cli(args: &SandboxArgs, env_key: Option<String>) -> Result<SandboxSettings, SettingsError> {
         let tenant = match (&args.state, &args.seed, args.generate) {
             (Some(state), _, _) if state.exists() => TenantSource::State(state.clone()),
             (_, Some(seed), _) => TenantSource::SeedFile(seed.clone()),
             (_, _, Some(spec)) => TenantSource::Generated(spec),
             _ => TenantSource::Empty,
         };
-        let given_key = args.api_key.clone().or(env_key).filter(|k| !k.is_empty());
-        let generated_key = given_key.is_none();
-        let api_key = given_key.unwrap_or_else(generate_api_key);
-        let options = SandboxOptions {
-            api_key,
-            latency: Duration::from_millis(args.latency),
-            jitter: Duration::from_millis(args.jitter),
-            rate_limit: args
-                .rate_limit
-                .map(|rate| RateLimit { per_minute: rate.0, lockout: Duration::from_secs(args.lockout) }),
-            faults: args.fault_rate.map(|rate| FaultOptions { rate, seed: args.fault_seed }),
-            state_file: args.state.clone(),
+        let latency = Duration::from_millis(args.latency);
+        let jitter = Duration::from_millis(args.jitter);
+        let faults = args.fault_rate.map(|rate| FaultOptions { rate, seed: args.fault_seed });
+        let not_for = |flag: &str, provider: &str, instead: &str| {
+            Err(SettingsError::SandboxFlag(format!(
+                "{flag} is not an option of the {provider} sandbox: {instead}"
+            )))
         };
-        SandboxSettings { listen: args.listen, tenant, options, generated_key }
+        let platform = match args.provider {
+            ProviderName::Atlan => {
+                if args.token_ttl.is_some() {
+                    return not_for("--token-ttl", "Atlan", "Atlan's API tokens don't expire");
+                }
+                if args.rate_window.is_some() {
+                    return not_for("--rate-window", "Atlan", "its window is one minute; see --lockout");
+                }
+                let rate_limit = match &args.rate_limit {
+                    None => None,
+                    Some(RateLimitSpec::Documented) => Some(DEFAULT_RATE_PER_MINUTE),
+                    Some(RateLimitSpec::PerMinute(n)) => Some(*n),
+                    Some(RateLimitSpec::PerMethod(_)) => {
+                        return not_for(
+                            "--rate-limit METHOD=N",
+                            "Atlan",
+                            "give N/min (e.g. 400/min), or documented",
+                        );
+                    }
+                };
+                let lockout = Duration::from_secs(args.lockout.unwrap_or(60));
+                let given_key = args.api_key.clone().or(env_key).filter(|k| !k.is_empty());
+                let generated_key = given_key.is_none();
+                let options = SandboxOptions {
+                    api_key: given_key.unwrap_or_else(generate_api_key),
+                    latency,
+                    jitter,
+                    rate_limit: rate_limit.map(|per_minute| RateLimit { per_minute, lockout }),
+                    faults,
+                    state_file: args.state.clone(),
+                };
+                SandboxPlatform::Atlan { options, generated_key }
+            }
+            ProviderName::Uipath => {
+                if args.api_key.is_some() {
+                    return not_for(
+                        "--api-key",
+                        "UiPath",
+                        "clients get tokens with the application ids and secrets of the seed's \"clients\"",
+                    );
+                }
+                if args.lockout.is_some() {
+                    return not_for("--lockout", "UiPath", "its budgets have no lockout; see --rate-window");
+                }
+                let mut budgets = MethodBudgets::DOCUMENTED;
+                match &args.rate_limit {
+                    None | Some(RateLimitSpec::Documented) => {}
+                    Some(RateLimitSpec::PerMinute(_)) => {
+                        return not_for(
+                            "--rate-limit N/min",
+                            "UiPath",
+                            "give budgets per method, e.g. GET=300,PUT=160, or documented",
+                        );
+                    }
+                    Some(RateLimitSpec::PerMethod(given)) => {
+                        for (method, count) in given {
+                            match method.as_str() {
+                                "GET" => budgets.get = *count,
+                                "POST" => budgets.post = *count,
+                                "PUT" => budgets.put = *count,
+                                "PATCH" => budgets.patch = *count,
+                                _ => budgets.delete = *count,
+                            }
+                        }
+                    }
+                }
+                if let Some(window) = args.rate_window {
+                    budgets.window = Duration::from_secs(window.max(1));
+                }
+                let options = UiPathOptions {
+                    latency,
+                    jitter,
+                    rate_limit: args.rate_limit.as_ref().map(|_| budgets),
+                    faults,
+                    state_file: args.state.clone(),
+                    token_ttl: args
+                        .token_ttl
+                        .map_or(crate::sandbox::uipath::DEFAULT_TOKEN_TTL, Duration::from_secs),
+                };
+                SandboxPlatform::Uipath { options, secret: generate_api_key() }
+            }
+        };
+        Ok(SandboxSettings { listen: args.listen, tenant, platform })
+    }
+
+    /// Where the sandbox keeps its state, if anywhere.
+    #[must_use]
+    pub fn state_file(&self) -> Option<&Path> {
+        match &self.platform {
+            SandboxPlatform::Atlan { options, .. } => options.state_file.as_deref(),
+            SandboxPlatform::Uipath { options, .. } => options.state_file.as_deref(),
+        }
     }
 }
 
@@ -490,18 +610,33 @@ mod tests {
         assert!(!error.contains("secret-token"));
     }
 
-    fn settings(args: &[&str], env_key: Option<&str>) -> SandboxSettings {
+    fn try_settings(args: &[&str], env_key: Option<&str>) -> Result<SandboxSettings, SettingsError> {
         let cli = Cli::try_parse_from(["roster", "sandbox"].iter().chain(args)).unwrap();
         let Command::Sandbox(args) = cli.command else { panic!("a sandbox command") };
         SandboxSettings::from_cli(&args, env_key.map(String::from))
     }
 
+    fn settings(args: &[&str], env_key: Option<&str>) -> SandboxSettings {
+        try_settings(args, env_key).unwrap()
+    }
+
+    fn atlan(settings: &SandboxSettings) -> (&SandboxOptions, bool) {
+        let SandboxPlatform::Atlan { options, generated_key } = &settings.platform else { panic!("atlan") };
+        (options, *generated_key)
+    }
+
+    fn uipath(settings: &SandboxSettings) -> &UiPathOptions {
+        let SandboxPlatform::Uipath { options, .. } = &settings.platform else { panic!("uipath") };
+        options
+    }
+
     #[test]
     fn api_key_comes_from_the_flag_then_the_env_then_is_generated() {
-        assert_eq!(settings(&["--api-key", "flag"], Some("env")).options.api_key, "flag");
-        assert_eq!(settings(&[], Some("env")).options.api_key, "env");
+        assert_eq!(atlan(&settings(&["--api-key", "flag"], Some("env"))).0.api_key, "flag");
+        assert_eq!(atlan(&settings(&[], Some("env"))).0.api_key, "env");
         let generated = settings(&[], None);
-        assert!(generated.generated_key && generated.options.api_key.starts_with("sandbox-"));
+        let (options, generated_key) = atlan(&generated);
+        assert!(generated_key && options.api_key.starts_with("sandbox-"));
     }
 
     #[test]
@@ -527,7 +662,53 @@ mod tests {
             &["--rate-limit", "5/min", "--lockout", "3", "--fault-rate", "0.5", "--fault-seed", "7"],
             None,
         );
-        assert_eq!(s.options.rate_limit, Some(RateLimit { per_minute: 5, lockout: Duration::from_secs(3) }));
-        assert_eq!(s.options.faults, Some(FaultOptions { rate: 0.5, seed: 7 }));
+        let (options, _) = atlan(&s);
+        assert_eq!(options.rate_limit, Some(RateLimit { per_minute: 5, lockout: Duration::from_secs(3) }));
+        assert_eq!(options.faults, Some(FaultOptions { rate: 0.5, seed: 7 }));
+        let documented = settings(&["--rate-limit", "documented"], None);
+        assert_eq!(atlan(&documented).0.rate_limit.map(|r| r.per_minute), Some(DEFAULT_RATE_PER_MINUTE));
+    }
+
+    #[test]
+    fn a_uipath_sandbox_takes_budgets_per_method_a_window_and_a_token_lifetime() {
+        let s = settings(
+            &[
+                "--provider",
+                "uipath",
+                "--rate-limit",
+                "GET=3,delete=1",
+                "--rate-window",
+                "20",
+                "--token-ttl",
+                "5",
+            ],
+            Some("ignored-atlan-key"),
+        );
+        let options = uipath(&s);
+        let expected =
+            MethodBudgets { get: 3, delete: 1, window: Duration::from_secs(20), ..MethodBudgets::DOCUMENTED };
+        assert_eq!(options.rate_limit, Some(expected));
+        assert_eq!(options.token_ttl, Duration::from_secs(5));
+        let plain = settings(&["--provider", "uipath", "--fault-rate", "0.1", "--latency", "4"], None);
+        let options = uipath(&plain);
+        assert_eq!((options.rate_limit, options.token_ttl), (None, Duration::from_secs(3600)));
+        assert_eq!((options.faults.map(|f| f.rate), options.latency), (Some(0.1), Duration::from_millis(4)));
+        let documented = settings(&["--provider", "uipath", "--rate-limit", "documented"], None);
+        assert_eq!(uipath(&documented).rate_limit, Some(MethodBudgets::DOCUMENTED));
+    }
+
+    #[test]
+    fn each_platforms_flags_are_refused_for_the_other() {
+        for (args, flag) in [
+            (&["--provider", "uipath", "--api-key", "k"][..], "--api-key"),
+            (&["--provider", "uipath", "--rate-limit", "5/min"][..], "--rate-limit N/min"),
+            (&["--provider", "uipath", "--rate-limit", "5/min", "--lockout", "3"][..], "--lockout"),
+            (&["--token-ttl", "5"][..], "--token-ttl"),
+            (&["--rate-limit", "GET=5"][..], "--rate-limit METHOD=N"),
+            (&["--rate-limit", "5/min", "--rate-window", "5"][..], "--rate-window"),
+        ] {
+            let error = try_settings(args, None).unwrap_err().to_string();
+            assert!(error.starts_with(flag), "{args:?}: {error}");
+        }
     }
 }

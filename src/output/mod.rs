@@ -12,7 +12,8 @@ use std::time::Duration;
 use crate::input::InputFile;
 use crate::outcome::{RowResult, Status, Tally};
 use crate::providers::http::BudgetStats;
-use crate::sandbox::{Sandbox, Seed};
+use crate::sandbox::uipath::seed::Seed as UiPathSeed;
+use crate::sandbox::{Sandbox, Seed, UiPathOptions, UiPathSandbox};
 use crate::settings::SandboxSettings;
 use crate::validation::{Checked, Verdict};
 
@@ -35,13 +36,61 @@ pub fn sandbox_banner(sandbox: &Sandbox, settings: &SandboxSettings, seed: &Seed
         seed.groups.len(),
         settings.tenant
     );
-    if let Some(state) = &settings.options.state_file {
+    if let Some(state) = settings.state_file() {
         println!("state:  every change is saved to {}", state.display());
     }
     println!(
         "inspect: {0}/_sandbox/stats  {0}/_sandbox/state  (POST {0}/_sandbox/reset)",
         sandbox.base_url()
     );
+    println!("Press Ctrl-C to stop.");
+}
+
+/// Tells the user where the UiPath sandbox is and the environment a client needs.
+#[expect(clippy::print_stdout, reason = "the banner is the sandbox command's output")]
+pub fn uipath_sandbox_banner(
+    sandbox: &UiPathSandbox,
+    settings: &SandboxSettings,
+    options: &UiPathOptions,
+    seed: &UiPathSeed,
+) {
+    let url = sandbox.base_url();
+    println!("roster sandbox (uipath) listening on {url}");
+    println!();
+    println!("  export UIPATH_URL={url}");
+    println!("  export UIPATH_ORGANIZATION={}", sandbox.organization());
+    // The sandbox's own application: the user needs it to connect, and it guards nothing real.
+    if let Some(client) = seed.first_client() {
+        println!("  export UIPATH_CLIENT_ID={}", client.id);
+        println!("  export UIPATH_CLIENT_SECRET={}", client.secret);
+    }
+    println!("  export UIPATH_PARTITION_GLOBAL_ID={}", sandbox.partition_global_id());
+    println!();
+    println!(
+        "organization {}: {} users, {} groups besides the built-in ones, {} applications, from {}",
+        sandbox.organization(),
+        seed.users.len(),
+        seed.groups.iter().filter(|g| g.group_type != 0).count(),
+        seed.clients.len(),
+        settings.tenant
+    );
+    println!("api:    {}/api  (tokens: {})", sandbox.api_base(), sandbox.token_url());
+    println!("tokens: valid {} s", options.token_ttl.as_secs());
+    if let Some(budgets) = options.rate_limit {
+        println!(
+            "limits: GET {}, POST {}, PUT {}, PATCH {}, DELETE {} per {} s, then 429 with Retry-After",
+            budgets.get,
+            budgets.post,
+            budgets.put,
+            budgets.patch,
+            budgets.delete,
+            budgets.window.as_secs()
+        );
+    }
+    if let Some(state) = settings.state_file() {
+        println!("state:  every change is saved to {}", state.display());
+    }
+    println!("inspect: {url}/_sandbox/stats  {url}/_sandbox/state  (POST {url}/_sandbox/reset)");
     println!("Press Ctrl-C to stop.");
 }
 
