@@ -16,6 +16,12 @@ mod sandbox;
 /// injection, and state surviving a restart (in-process and a SIGKILLed `roster`).
 mod sandbox_limits;
 
+/// The UiPath sandbox's contract: tokens and their errors (401, the scope 403), every group
+/// and user endpoint, paging and search, `ProblemDetails` and the Identity Server's error
+/// envelope, built-in groups, the per-method budgets with Retry-After and violations, seeded
+/// faults, and state surviving a restart (in-process and a SIGKILLed `roster`).
+mod uipath_sandbox;
+
 /// The command line as a user meets it: `--help`, usage errors, exit codes, tenant and
 /// token from flags or env, plain http refused except to loopback, the token never shown.
 mod cli;
