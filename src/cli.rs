@@ -74,6 +74,10 @@ pub struct ExportArgs {
     #[arg(long)]
     pub excel: bool,
 
+    /// The tenant's request budget; roster paces a little under it [default: 400/min, Atlan's limit].
+    #[arg(long, value_name = "N/min")]
+    pub rate: Option<PerMinute>,
+
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,

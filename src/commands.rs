@@ -224,6 +224,10 @@ async fn export_with<P: Provider>(
     sandbox: Option<&Sandbox>,
 ) -> anyhow::Result<Exit> {
     let started = Instant::now();
+    // A file that can't be written fails now, before the tenant's budget is spent on reads.
+    if let Some(path) = &settings.output {
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let reading = output::progress::Reading::new("groups", settings.quiet);
     let view = provider.read_view(settings.kind, &|done, total| reading.update(done, total)).await;
     reading.finish();

@@ -264,7 +264,10 @@ impl ExportSettings {
             bom: args.excel,
             quiet: args.quiet,
             tenant: TenantSettings::from_cli(&args.tenant, env)?,
-            rate: NonZeroU32::new(DEFAULT_RATE_PER_MINUTE).expect("non-zero"),
+            rate: args
+                .rate
+                .and_then(|r| NonZeroU32::new(r.0))
+                .unwrap_or(NonZeroU32::new(DEFAULT_RATE_PER_MINUTE).expect("non-zero")),
         })
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::Change;
-use crate::plan::{Directory, Disposition, Effect, Plan, PlannedRow};
+use crate::plan::{Directory, Disposition, Effect, GroupTarget, Plan, PlannedRow};
 use crate::validation::Checked;
 
 /// The default `--max-removals`: small, so a truncated or wrong file can't strip a tenant.
@@ -49,13 +49,14 @@ pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory)
     // Per group in scope: the users the file wants in it, and those it removes itself.
     let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut removed: BTreeSet<(String, String)> = BTreeSet::new();
-    // Groups someone stays in (or joins): a `keep` of a user who is not a member keeps
-    // no one there, so it does not save the group from being emptied.
+    // Groups someone stays in or joins.
     let mut staying: BTreeSet<String> = BTreeSet::new();
     let is_member = |group: &str, user: &str| {
         directory.members_of.get(group).is_some_and(|m| m.iter().any(|u| u == user))
     };
-    for (row, planned) in checked.iter().zip(&plan.rows) {
+    // Under --sync a `keep` says "in the group": for someone who isn't, it becomes an add.
+    let mut joins: Vec<(usize, String, String)> = Vec::new();
+    for (index, (row, planned)) in checked.iter().zip(&plan.rows).enumerate() {
         let (Some(change), Some(group)) = (row.change(), planned.group_id.clone()) else { continue };
         if matches!(planned.disposition, Disposition::Invalid(_)) {
             continue;
@@ -63,9 +64,11 @@ pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory)
         let users = wanted.entry(group.clone()).or_default();
         match (change, planned.user_id.clone()) {
             (Change::Add { .. } | Change::Keep { .. }, Some(user)) => {
-                if matches!(change, Change::Add { .. }) || is_member(&group, &user) {
-                    staying.insert(group.clone());
+                let stale_keep = matches!(change, Change::Keep { .. }) && !is_member(&group, &user);
+                if stale_keep && matches!(planned.disposition, Disposition::Skipped(_)) {
+                    joins.push((index, user.clone(), group.clone()));
                 }
+                staying.insert(group.clone());
                 users.insert(user);
             }
             (Change::Remove { .. }, Some(user)) => {
@@ -73,6 +76,10 @@ pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory)
             }
             _ => {}
         }
+    }
+    for (index, user, group) in joins {
+        plan.effects.push(Effect::Join { user, group: GroupTarget::Existing(group) });
+        plan.rows[index].disposition = Disposition::Change(plan.effects.len() - 1);
     }
     let name_of_group =
         |id: &str| directory.groups.iter().find(|g| g.id == id).map_or(id.to_string(), |g| g.name.clone());
@@ -177,17 +184,19 @@ mod tests {
     }
 
     #[test]
-    fn keeping_only_non_members_empties_a_group() {
+    fn a_keep_of_a_non_member_becomes_an_add_and_saves_the_group() {
         let mut directory = directory();
         directory.members_of.insert(guid(10), vec![guid(1)]);
         let file = InputFile::parse(Path::new("in.csv"), b"action,user,group\nkeep,bob,hr\n").unwrap();
         let checked = validate(&file);
         let mut planned = plan(&checked, &directory);
         let report = add_removals(&mut planned, &checked, &directory);
-        assert_eq!(report.emptied, ["hr"], "bob is not in hr: ann would go, and no one would stay");
-        let file = InputFile::parse(Path::new("in.csv"), b"action,user,group\nadd,bob,hr\n").unwrap();
-        let checked = validate(&file);
-        let mut planned = plan(&checked, &directory);
-        assert!(add_removals(&mut planned, &checked, &directory).emptied.is_empty(), "bob joins");
+        assert!(report.emptied.is_empty(), "bob joins hr as ann leaves");
+        assert_eq!(report.removals, 1);
+        let Disposition::Change(join) = planned.rows[0].disposition else { panic!("{:?}", planned.rows[0]) };
+        assert_eq!(
+            planned.effects[join],
+            Effect::Join { user: guid(2), group: GroupTarget::Existing(guid(10)) }
+        );
     }
 }

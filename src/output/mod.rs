@@ -216,7 +216,7 @@ pub fn export_report(
         elapsed.as_secs_f64()
     );
     if sandbox {
-        eprintln!("(from an in-process sandbox seeded with the sample tenant)");
+        eprintln!("(from an in-process sandbox)");
     }
 }
 

@@ -212,27 +212,33 @@ async fn a_sync_that_would_empty_a_group_is_refused() {
     let work = Workspace::new();
     let sandbox = TestSandbox::start().await;
     let before = sandbox.state();
-    // marketing's one member is removed by the file itself...
+    // marketing's one member is removed by the file itself.
     let removes =
         work.write("removes.csv", "action,user,group\nremove,mgarcia,marketing\nkeep,jdoe,data_stewards\n");
-    // ...or kept nobody who is a member: lchen is not in marketing, so mgarcia would go and
-    // marketing would be left empty.
-    let stale = work.write("stale.csv", "action,user,group\nkeep,lchen,marketing\n");
-    for input in [&removes, &stale] {
-        let refused = work.import(&sandbox, input).args(["--sync", "--yes"]).run().await;
-        refused.assert_exit(2);
-        assert!(
-            refused.stderr.contains(
-                "error: --sync would leave group(s) marketing without members; list at least one member of each (or drop --sync); nothing was sent"
-            ),
-            "{}: {}",
-            input.display(),
-            refused.stderr
-        );
-        assert!(refused.column("status").iter().all(|s| *s == "skipped"), "{:#?}", refused.rows);
-    }
+    let refused = work.import(&sandbox, &removes).args(["--sync", "--yes"]).run().await;
+    refused.assert_exit(2);
+    assert!(
+        refused.stderr.contains(
+            "error: --sync would leave group(s) marketing without members; list at least one member of each (or drop --sync); nothing was sent"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.column("status").iter().all(|s| *s == "skipped"), "{:#?}", refused.rows);
     assert_eq!(sandbox.stats().writes(), 0, "{:?}", sandbox.stats());
     assert_eq!(sandbox.state(), before);
+}
+
+#[tokio::test]
+async fn under_sync_a_keep_of_a_non_member_adds_them() {
+    let work = Workspace::new();
+    let sandbox = TestSandbox::start().await;
+    // lchen is not in marketing: keeping lchen there means adding lchen, and mgarcia goes.
+    let stale = work.write("stale.csv", "action,user,group\nkeep,lchen,marketing\n");
+    let output = work.import(&sandbox, &stale).args(["--sync", "--yes"]).run().await;
+    output.assert_exit(0);
+    assert_eq!(output.column("status"), ["ok", "ok"], "{:#?}", output.rows);
+    assert_eq!(memberships_by_name(&sandbox.state())["marketing"], BTreeSet::from(["lchen".to_string()]));
 }
 
 #[tokio::test]
