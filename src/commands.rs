@@ -20,8 +20,10 @@ use crate::output::{self, RunReport};
 use crate::plan::{self, Disposition, Effect, Needs, Plan};
 use crate::providers::atlan::Atlan;
 use crate::providers::http::RetryPolicy;
-use crate::providers::uipath::Uipath;
+use crate::providers::uipath::{Uipath, UipathConfig};
 use crate::providers::{Provider, ProviderError, Secret};
+use crate::sandbox::uipath::UiPathOptions;
+use crate::sandbox::uipath::seed::Seed as UiPathSeed;
 use crate::sandbox::{Sandbox, SandboxOptions, Seed, UiPathSandbox};
 use crate::settings::{ExportSettings, ImportSettings, SandboxPlatform, SandboxSettings, TenantSettings};
 use crate::sync;
@@ -76,10 +78,10 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
     let (connected, sandbox) = connect(&settings.tenant, settings.rate, &cancel).await?;
     match &connected {
         Connected::Atlan(provider) => {
-            import_with(provider.as_ref(), settings, sandbox.as_ref(), &cancel).await
+            import_with(provider.as_ref(), settings, sandbox.is_some(), &cancel).await
         }
         Connected::Uipath(provider) => {
-            import_with(provider.as_ref(), settings, sandbox.as_ref(), &cancel).await
+            import_with(provider.as_ref(), settings, sandbox.is_some(), &cancel).await
         }
     }
 }
@@ -87,7 +89,7 @@ pub(crate) async fn import(settings: &ImportSettings) -> anyhow::Result<Exit> {
 async fn import_with<P: Provider>(
     provider: &P,
     settings: &ImportSettings,
-    sandbox: Option<&Sandbox>,
+    sandbox: bool,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Exit> {
     let started = Instant::now();
@@ -213,15 +215,15 @@ pub(crate) async fn export(settings: &ExportSettings) -> anyhow::Result<Exit> {
     let cancel = CancellationToken::new();
     let (connected, sandbox) = connect(&settings.tenant, settings.rate, &cancel).await?;
     match &connected {
-        Connected::Atlan(provider) => export_with(provider.as_ref(), settings, sandbox.as_ref()).await,
-        Connected::Uipath(provider) => export_with(provider.as_ref(), settings, sandbox.as_ref()).await,
+        Connected::Atlan(provider) => export_with(provider.as_ref(), settings, sandbox.is_some()).await,
+        Connected::Uipath(provider) => export_with(provider.as_ref(), settings, sandbox.is_some()).await,
     }
 }
 
 async fn export_with<P: Provider>(
     provider: &P,
     settings: &ExportSettings,
-    sandbox: Option<&Sandbox>,
+    sandbox: bool,
 ) -> anyhow::Result<Exit> {
     let started = Instant::now();
     // A file that can't be written fails now, before the tenant's budget is spent on reads.
@@ -239,7 +241,7 @@ async fn export_with<P: Provider>(
             settings.output.as_deref(),
             provider.budgets().stats().requests,
             started.elapsed(),
-            sandbox.is_some(),
+            sandbox,
         );
     }
     Ok(Exit::Success)
@@ -299,6 +301,13 @@ fn record_unreached(
     Ok(())
 }
 
+/// A sandbox started for this run (`--sandbox`), kept alive while the run goes on.
+#[expect(dead_code, reason = "held only so that the sandbox keeps serving until the run ends")]
+enum RunSandbox {
+    Atlan(Sandbox),
+    Uipath(UiPathSandbox),
+}
+
 /// A client of one platform.
 enum Connected {
     Atlan(Box<Atlan>),
@@ -310,7 +319,7 @@ async fn connect(
     tenant: &TenantSettings,
     rate: std::num::NonZeroU32,
     cancel: &CancellationToken,
-) -> anyhow::Result<(Connected, Option<Sandbox>)> {
+) -> anyhow::Result<(Connected, Option<RunSandbox>)> {
     let policy = RetryPolicy::default();
     Ok(match tenant {
         TenantSettings::Atlan { base_url, token } => {
@@ -324,11 +333,31 @@ async fn connect(
             let key = format!("in-process-{}", uuid::Uuid::new_v4().simple());
             let sandbox = Sandbox::start(seed, SandboxOptions::new(key.clone())).await?;
             let provider = Atlan::new(&sandbox.base_url(), &Secret::new(key), rate, policy, cancel.clone())?;
-            (Connected::Atlan(Box::new(provider)), Some(sandbox))
+            (Connected::Atlan(Box::new(provider)), Some(RunSandbox::Atlan(sandbox)))
         }
-        TenantSettings::Sandbox { provider: ProviderName::Uipath, .. } => {
-            anyhow::bail!(
-                "--sandbox is not available for UiPath yet: start `roster sandbox --provider uipath` and point UIPATH_URL at it"
+        TenantSettings::Sandbox { provider: ProviderName::Uipath, seed } => {
+            let seed = UiPathSeed::load(seed)?;
+            // The first application that may write both groups and users.
+            let client = seed
+                .clients
+                .iter()
+                .find(|c| ["PM.Group", "PM.User"].iter().all(|s| c.scopes.iter().any(|g| g == s)))
+                .cloned()
+                .ok_or_else(|| {
+                    anyhow::anyhow!("the sandbox seed has no client with the scopes PM.Group and PM.User")
+                })?;
+            let sandbox = UiPathSandbox::start(seed, UiPathOptions::default()).await?;
+            let config = UipathConfig {
+                access_url: sandbox.base_url(),
+                organization: sandbox.organization(),
+                client_id: client.id,
+                client_secret: Secret::new(client.secret),
+                partition: Some(sandbox.partition_global_id()),
+                budgets: Uipath::parse_budgets("").map_err(anyhow::Error::msg)?,
+            };
+            (
+                Connected::Uipath(Box::new(Uipath::new(config, policy, cancel.clone())?)),
+                Some(RunSandbox::Uipath(sandbox)),
             )
         }
     })
@@ -374,7 +403,7 @@ fn finish<P: Provider>(
     settings: &ImportSettings,
     provider: &P,
     started: Instant,
-    sandbox: Option<&Sandbox>,
+    sandbox: bool,
     notes: &[String],
 ) -> anyhow::Result<(Tally, std::collections::BTreeMap<u64, RowResult>)> {
     progress.finish();
@@ -393,7 +422,7 @@ fn finish<P: Provider>(
             problems: &failures,
             budget: provider.budgets().stats(),
             elapsed: started.elapsed(),
-            sandbox: sandbox.is_some(),
+            sandbox,
             notes,
         });
     }

@@ -579,7 +579,11 @@ impl Provider for Uipath {
                 let groups: Vec<(GroupInfo, bool)> = self.groups().await?;
                 view.people = self.users().await?.iter().filter_map(person).collect();
                 // Everyone's membership is implicit and reports no members: skip it.
-                let to_read: Vec<String> = groups.iter().map(|(g, _)| g.id.clone()).collect();
+                let to_read: Vec<String> = groups
+                    .iter()
+                    .filter(|(g, built_in)| !(*built_in && g.name.eq_ignore_ascii_case("Everyone")))
+                    .map(|(g, _)| g.id.clone())
+                    .collect();
                 let total = to_read.len();
                 report(0, total);
                 let mut listings = std::pin::pin!(
@@ -881,10 +885,31 @@ fn person(record: &Value) -> Option<Person> {
         first_name: text(record, "name"),
         last_name: text(record, "surname"),
         role: None,
-        last_login: None,
+        last_login: record.get("lastLoginTime").and_then(Value::as_str).and_then(epoch_ms),
         status: Some(status.into()),
         group_count: record.get("groupIDs").and_then(Value::as_array).map_or(0, Vec::len),
     })
+}
+
+/// A .NET timestamp (`2026-07-07T08:10:28.66354`, UTC, with or without `Z`) as epoch
+/// milliseconds.
+fn epoch_ms(text: &str) -> Option<i64> {
+    let text = text.trim_end_matches('Z');
+    let (date, time) = text.split_once('T')?;
+    let mut date = date.split('-').map(str::parse::<i64>);
+    let (year, month, day) = (date.next()?.ok()?, date.next()?.ok()?, date.next()?.ok()?);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let mut clock = clock.split(':').map(str::parse::<i64>);
+    let (hour, minute, second) = (clock.next()?.ok()?, clock.next()?.ok()?, clock.next()?.ok()?);
+    let millis: i64 = format!("{fraction:0<3}")[..3].parse().ok()?;
+    // Days from 1970-01-01 (Howard Hinnant's `days_from_civil`).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
 }
 
 fn matches_user(user: &UserInfo, wanted: &UserRef) -> bool {
@@ -956,6 +981,17 @@ mod tests {
         assert_eq!((count("GET"), count("PUT"), count("DELETE")), (Some(50), Some(20), Some(160)));
         assert!(Uipath::parse_budgets("PUT=0").is_err());
         assert!(Uipath::parse_budgets("PUT").is_err());
+    }
+
+    #[test]
+    fn dotnet_timestamps_read_as_utc() {
+        assert_eq!(epoch_ms("1970-01-01T00:00:00"), Some(0));
+        assert_eq!(epoch_ms("2025-11-20T12:00:00.5Z"), Some(1_763_640_000_500));
+        assert_eq!(
+            epoch_ms("2026-07-07T08:10:28.66354").map(crate::export::iso_date_time).as_deref(),
+            Some("2026-07-07T08:10:28Z")
+        );
+        assert_eq!(epoch_ms("yesterday"), None);
     }
 
     #[test]
