@@ -67,7 +67,7 @@ pub fn uipath_sandbox_banner(
     println!("  export UIPATH_PARTITION_GLOBAL_ID={}", sandbox.partition_global_id());
     println!();
     println!(
-        "organization {}: {} users, {} groups besides the built-in ones, {} applications, from {}",
+        "organization {}: {} users, {} groups besides the built-in ones, {} application(s), from {}",
         sandbox.organization(),
         seed.users.len(),
         seed.groups.iter().filter(|g| g.group_type != 0).count(),

@@ -4,7 +4,7 @@
 //!
 //! Records are rendered here in the wire shape (camelCase, integer enums, .NET timestamps).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
@@ -40,6 +40,8 @@ pub(crate) struct Tenant {
     pub(crate) clients: Vec<SeedClient>,
     /// In the order they were created, which is the default order of the users list.
     users: Vec<SeedUser>,
+    /// User id → position in `users` (users are only read: the sandbox serves no user writes).
+    user_index: HashMap<String, usize>,
     /// In the order they were created, which is the order of the groups list.
     groups: Vec<SeedGroup>,
     /// Group id → member user ids (the groups' own `members` are left empty).
@@ -97,7 +99,7 @@ impl Model for Tenant {
     fn from_seed(seed: Seed) -> Tenant {
         let created = wire::now();
         let mut next_legacy_id = seed.users.iter().filter_map(|u| u.legacy_id).max().unwrap_or(1_000_000);
-        let users = seed
+        let users: Vec<SeedUser> = seed
             .users
             .into_iter()
             .map(|mut user| {
@@ -143,11 +145,13 @@ impl Model for Tenant {
             members.insert(group.id.clone(), ids);
             groups.push(group);
         }
+        let user_index = users.iter().enumerate().map(|(i, u)| (u.id.clone(), i)).collect();
         Tenant {
             organization: seed.organization,
             partition: normal(&seed.partition_global_id),
             clients: seed.clients,
             users,
+            user_index,
             groups,
             members,
         }
@@ -188,7 +192,11 @@ impl Tenant {
     }
 
     fn user(&self, id: &str) -> Result<&SeedUser, Refusal> {
-        self.users.iter().find(|u| u.id == id).ok_or_else(|| Refusal::UnknownUser(id.into()))
+        self.user_by_id(id).ok_or_else(|| Refusal::UnknownUser(id.into()))
+    }
+
+    fn user_by_id(&self, id: &str) -> Option<&SeedUser> {
+        self.user_index.get(id).map(|i| &self.users[*i])
     }
 
     fn changeable(&self, id: &str) -> Result<&SeedGroup, Refusal> {
@@ -204,8 +212,7 @@ impl Tenant {
     }
 
     fn check_members(&self, ids: &[String]) -> Result<(), Refusal> {
-        let unknown: Vec<String> =
-            ids.iter().filter(|id| !self.users.iter().any(|u| &u.id == *id)).cloned().collect();
+        let unknown: Vec<String> = ids.iter().filter(|id| self.user_by_id(id).is_none()).cloned().collect();
         if unknown.is_empty() { Ok(()) } else { Err(Refusal::UnknownMembers(unknown)) }
     }
 
@@ -229,7 +236,7 @@ impl Tenant {
             .iter()
             .skip(skip)
             .take(top)
-            .filter_map(|m| self.users.iter().find(|u| &u.id == m))
+            .filter_map(|m| self.user_by_id(m))
             .map(|u| json!({"id": u.id, "type": u.user_type}))
             .collect();
         Ok(json!({"totalCount": members.len(), "results": results}))
@@ -268,7 +275,7 @@ impl Tenant {
         let members: Vec<Value> = if with_members {
             self.members[&group.id]
                 .iter()
-                .filter_map(|id| self.users.iter().find(|u| &u.id == id))
+                .filter_map(|id| self.user_by_id(id))
                 .map(directory_entity)
                 .collect()
         } else {
