@@ -271,7 +271,11 @@ impl Cells<'_> {
                 (Column::Description, "description"),
                 (Column::IsDefault, "default flag"),
             ] {
-                if self.get(column).is_some() {
+                // `false` is true of every group of such a platform, and is what groups
+                // exports and undo files write for them: it asks for nothing.
+                let harmless = column == Column::IsDefault
+                    && self.get(column).is_some_and(|value| matches!(parse_bool(value), Ok(false)));
+                if self.get(column).is_some() && !harmless {
                     return Err(unsupported(column, what));
                 }
             }
@@ -295,6 +299,7 @@ impl Cells<'_> {
             .transpose()?;
         let is_default = self
             .get(Column::IsDefault)
+            .filter(|_| rules.group_attributes)
             .map(parse_bool)
             .transpose()
             .map_err(|e| RowError::in_column(self.file.header(Column::IsDefault), e))?;
@@ -552,6 +557,21 @@ mod tests {
         );
         assert!(
             matches!(&uipath[3].verdict, Verdict::Invalid(e) if e.problem.contains("UiPath groups have no alias"))
+        );
+        // `is_default=false`, as a groups export and an undo file write it, asks for nothing;
+        // `true` can't be had.
+        let flags = InputFile::parse(
+            Path::new("in.csv"),
+            b"action,group,is_default\ncreate_group,Team A,false\ncreate_group,Team B,true\n",
+        )
+        .unwrap();
+        let flags = validate_for(&flags, &Rules::UIPATH);
+        assert!(
+            matches!(&flags[0].verdict, Verdict::Valid(Change::CreateGroup { fields, .. }) if fields.is_default.is_none()),
+            "{flags:?}"
+        );
+        assert!(
+            matches!(&flags[1].verdict, Verdict::Invalid(e) if e.problem.contains("UiPath groups have no default flag"))
         );
         let atlan = validate(&file);
         assert!(
