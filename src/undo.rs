@@ -57,14 +57,31 @@ impl Reversal {
 /// imports in one go.
 #[must_use]
 pub fn undo(plan: &Plan, directory: &Directory, results: &BTreeMap<u64, RowResult>) -> Table {
+    let done = |index: usize| {
+        plan.rows_of(index).iter().any(|line| results.get(line).is_some_and(|r| r.status == Status::Ok))
+    };
+    // Groups the run renamed go by their new names in every reversal: the undo file is
+    // planned against the tenant as this run leaves it.
+    let renamed: BTreeMap<&str, String> = plan
+        .effects
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| done(*index))
+        .filter_map(|(_, effect)| match effect {
+            Effect::UpdateGroup { id, fields, .. } => {
+                fields.new_name.as_ref().map(|name| (id.as_str(), name.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
     let mut rows: Vec<(u8, Vec<String>)> = Vec::new();
     for (index, effect) in plan.effects.iter().enumerate() {
-        let lines = plan.rows_of(index);
-        if !lines.iter().any(|line| results.get(line).is_some_and(|r| r.status == Status::Ok)) {
+        if !done(index) {
             continue;
         }
+        let lines = plan.rows_of(index);
         let undoes = lines.iter().map(|line| line_label(plan, *line)).collect::<Vec<_>>().join(" ");
-        for reversal in reverse(effect, directory) {
+        for reversal in reverse(effect, directory, &renamed) {
             rows.push((reversal.order, reversal.cells(undoes.clone())));
         }
     }
@@ -76,11 +93,13 @@ pub fn undo(plan: &Plan, directory: &Directory, results: &BTreeMap<u64, RowResul
     table
 }
 
-fn reverse(effect: &Effect, directory: &Directory) -> Vec<Reversal> {
+fn reverse(effect: &Effect, directory: &Directory, renamed: &BTreeMap<&str, String>) -> Vec<Reversal> {
     let user = |id: &str| directory.users.iter().find(|u| u.id == id);
     let username = |id: &str| user(id).map_or(id.to_string(), |u| u.username.clone());
     let group = |id: &str| directory.groups.iter().find(|g| g.id == id);
-    let group_name = |id: &str| group(id).map_or(id.to_string(), |g| g.name.clone());
+    let group_name = |id: &str| {
+        renamed.get(id).cloned().unwrap_or_else(|| group(id).map_or(id.to_string(), |g| g.name.clone()))
+    };
     match effect {
         Effect::DeleteGroup { id } => {
             let Some(old) = group(id) else { return Vec::new() };
@@ -148,7 +167,7 @@ mod tests {
     use super::*;
     use crate::input::InputFile;
     use crate::plan::{GroupInfo, RoleInfo, UserInfo, plan};
-    use crate::validation::validate;
+    use crate::validation::{Rules, validate, validate_for};
     use std::path::Path;
 
     fn guid(n: u8) -> String {
@@ -208,5 +227,46 @@ mod tests {
         );
         let nothing: BTreeMap<u64, RowResult> = BTreeMap::new();
         assert!(undo(&plan, &directory, &nothing).rows.is_empty());
+    }
+
+    #[test]
+    fn a_group_renamed_by_the_run_goes_by_its_new_name() {
+        let group = |n: u8, name: &str| GroupInfo {
+            id: guid(n),
+            name: name.into(),
+            alias: None,
+            description: None,
+            is_default: false,
+            member_count: 1,
+        };
+        let mut directory = Directory {
+            users: vec![
+                UserInfo { id: guid(1), username: "ann".into(), email: None, role: None },
+                UserInfo { id: guid(2), username: "bob".into(), email: None, role: None },
+            ],
+            groups: vec![group(10, "HR Team")],
+            ..Directory::default()
+        };
+        for user in [guid(1), guid(2)] {
+            directory.membership_known.insert((guid(10), user));
+        }
+        directory.memberships.insert((guid(10), guid(2)));
+        let file = InputFile::parse(
+            Path::new("in.csv"),
+            b"action,user,group,new_name\nupdate_group,,HR Team,People Team\nadd,ann,HR Team,\nremove,bob,HR Team,\n",
+        )
+        .unwrap();
+        let plan = plan(&validate_for(&file, &Rules::UIPATH), &directory);
+        let results: BTreeMap<u64, RowResult> =
+            (2..=4).map(|line| (line, RowResult::new(line, Status::Ok, "done"))).collect();
+        let rows: Vec<String> = undo(&plan, &directory, &results).rows.iter().map(|r| r.join(",")).collect();
+        assert_eq!(
+            rows,
+            [
+                "add,bob,People Team,,,,,,4",
+                "update_group,,People Team,,,,,HR Team,2",
+                "remove,ann,People Team,,,,,,3",
+            ]
+        );
     }
 }
