@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::Change;
 use crate::plan::{Directory, Disposition, Effect, GroupTarget, Plan, PlannedRow};
-use crate::validation::Checked;
+use crate::validation::{Checked, RowError};
 
 /// The default `--max-removals`: small, so a truncated or wrong file can't strip a tenant.
 pub const DEFAULT_MAX_REMOVALS: usize = 10;
@@ -45,6 +45,10 @@ impl SyncReport {
 
 /// Adds a removal for every member of a group in scope that the file doesn't keep or add.
 /// `checked` and `plan.rows` are the file's rows in the same order.
+///
+/// Built-in groups (UiPath's Everyone and Administrators) can't be changed, so `--sync`
+/// can't make them equal to the file: a removal it would need there, and a `keep` of a
+/// non-member (an add), are invalid rows, which hold the file back like any other.
 pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory) -> SyncReport {
     // Per group in scope: the users the file wants in it, and those it removes itself.
     let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -54,6 +58,19 @@ pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory)
     let is_member = |group: &str, user: &str| {
         directory.members_of.get(group).is_some_and(|m| m.iter().any(|u| u == user))
     };
+    let name_of_group =
+        |id: &str| directory.groups.iter().find(|g| g.id == id).map_or(id.to_string(), |g| g.name.clone());
+    let built_in = |group: &str, problem: String| {
+        directory.read_only_groups.contains(group).then(|| RowError {
+            column: Some("group".into()),
+            problem: format!(
+                "{} is a built-in group, which can't be changed: {problem}",
+                name_of_group(group)
+            ),
+            fix: "leave the group out of a --sync file, or list exactly its members".into(),
+        })
+    };
+    let mut refused: Vec<(usize, RowError)> = Vec::new();
     // Under --sync a `keep` says "in the group": for someone who isn't, it becomes an add.
     let mut joins: Vec<(usize, String, String)> = Vec::new();
     for (index, (row, planned)) in checked.iter().zip(&plan.rows).enumerate() {
@@ -66,7 +83,10 @@ pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory)
             (Change::Add { .. } | Change::Keep { .. }, Some(user)) => {
                 let stale_keep = matches!(change, Change::Keep { .. }) && !is_member(&group, &user);
                 if stale_keep && matches!(planned.disposition, Disposition::Skipped(_)) {
-                    joins.push((index, user.clone(), group.clone()));
+                    match built_in(&group, "--sync would add this user, who is not a member".into()) {
+                        Some(error) => refused.push((index, error)),
+                        None => joins.push((index, user.clone(), group.clone())),
+                    }
                 }
                 staying.insert(group.clone());
                 users.insert(user);
@@ -81,8 +101,9 @@ pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory)
         plan.effects.push(Effect::Join { user, group: GroupTarget::Existing(group) });
         plan.rows[index].disposition = Disposition::Change(plan.effects.len() - 1);
     }
-    let name_of_group =
-        |id: &str| directory.groups.iter().find(|g| g.id == id).map_or(id.to_string(), |g| g.name.clone());
+    for (index, error) in refused {
+        plan.rows[index].disposition = Disposition::Invalid(error);
+    }
     let name_of_user =
         |id: &str| directory.users.iter().find(|u| u.id == id).map_or(id.to_string(), |u| u.username.clone());
     let mut report = SyncReport::default();
@@ -96,16 +117,21 @@ pub fn add_removals(plan: &mut Plan, checked: &[Checked], directory: &Directory)
             if users.contains(member) || removed.contains(&(group.clone(), member.clone())) {
                 continue;
             }
-            plan.effects.push(Effect::Leave { user: member.clone(), group: group.clone() });
+            let disposition = if let Some(error) = built_in(group, "--sync would remove this member".into()) {
+                Disposition::Invalid(error)
+            } else {
+                plan.effects.push(Effect::Leave { user: member.clone(), group: group.clone() });
+                report.added_removals += 1;
+                Disposition::Change(plan.effects.len() - 1)
+            };
             plan.rows.push(PlannedRow {
                 line: next_line,
                 synced: Some((name_of_user(member), name_of_group(group))),
-                disposition: Disposition::Change(plan.effects.len() - 1),
+                disposition,
                 user_id: Some(member.clone()),
                 group_id: Some(group.clone()),
             });
             next_line += 1;
-            report.added_removals += 1;
         }
     }
     report.removals = plan.effects.iter().filter(|e| matches!(e, Effect::Leave { .. })).count();
@@ -181,6 +207,49 @@ mod tests {
         let (_, report) = synced("action,user,group\nremove,ann,hr\n");
         assert_eq!(report.emptied, ["hr"]);
         assert!(report.refusal(100).unwrap().contains("without members"));
+    }
+
+    #[test]
+    fn built_in_groups_are_never_changed_the_rows_that_would_are_invalid() {
+        let mut directory = directory();
+        directory.read_only_groups.insert(guid(10));
+        let file = InputFile::parse(Path::new("in.csv"), b"action,user,group\nkeep,ann,hr\nkeep,ann,sales\n")
+            .unwrap();
+        let checked = validate(&file);
+        let mut planned = plan(&checked, &directory);
+        let report = add_removals(&mut planned, &checked, &directory);
+        // bob and cy leave sales; in hr, which is built in, they stay, and their rows say why.
+        assert_eq!((report.added_removals, report.removals), (2, 2), "{report:?}");
+        assert!(
+            planned.effects.iter().all(|e| matches!(e, Effect::Leave { group, .. } if *group == guid(11)))
+        );
+        let invalid: Vec<(u64, &str)> = planned
+            .rows
+            .iter()
+            .filter_map(|r| match &r.disposition {
+                Disposition::Invalid(e) => Some((r.line, e.problem.as_str())),
+                _ => None,
+            })
+            .collect();
+        let why = "hr is a built-in group, which can't be changed: --sync would remove this member";
+        assert_eq!(invalid, [(4, why), (5, why)]);
+
+        // A keep of a non-member would be an add.
+        directory.members_of.insert(guid(10), vec![guid(1)]);
+        let file = InputFile::parse(Path::new("in.csv"), b"action,user,group\nkeep,cy,hr\n").unwrap();
+        let checked = validate(&file);
+        let mut planned = plan(&checked, &directory);
+        add_removals(&mut planned, &checked, &directory);
+        assert!(
+            matches!(&planned.rows[0].disposition, Disposition::Invalid(e) if e.problem.ends_with("--sync would add this user, who is not a member")),
+            "{:?}",
+            planned.rows[0]
+        );
+        assert!(
+            planned.effects.is_empty(),
+            "nothing for hr; ann's removal is invalid too: {:?}",
+            planned.effects
+        );
     }
 
     #[test]
