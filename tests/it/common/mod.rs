@@ -776,3 +776,142 @@ pub(crate) fn group_attributes(state: &Seed) -> BTreeMap<String, (Option<String>
         .map(|g| (g.name.clone(), (g.alias.clone(), g.description.clone(), g.is_default)))
         .collect()
 }
+
+// ---- UiPath: an in-process organization, and `roster` runs against it ----
+
+/// `samples/uipath-tenant.json`, loaded the way `roster sandbox --provider uipath --seed`
+/// loads it.
+pub(crate) fn uipath_sample_seed() -> roster::sandbox::uipath::seed::Seed {
+    roster::sandbox::uipath::seed::Seed::load(&samples_path("uipath-tenant.json"))
+        .expect("samples/uipath-tenant.json loads")
+}
+
+/// A generated organization, e.g. `uipath_generated("users=600,groups=2,memberships=0,seed=1")`,
+/// whose one application ([`UIPATH_GENERATED_CLIENT`]) holds every scope.
+pub(crate) fn uipath_generated(spec: &str) -> roster::sandbox::uipath::seed::Seed {
+    roster::sandbox::uipath::seed::generate(
+        spec.parse().expect("a valid generate spec"),
+        UIPATH_GENERATED_CLIENT.1,
+    )
+}
+
+/// The application of a generated organization: `(client id, secret)`.
+pub(crate) const UIPATH_GENERATED_CLIENT: (&str, &str) = ("roster-sandbox-app", "generated-secret");
+
+/// `--budget` for test runs against a UiPath sandbox: UiPath's documented budgets pace GETs a
+/// second apart and PUTs nearly two, which would make every test slow; these are never felt.
+/// The budgets themselves are unit-tested with governor's fake clock (`providers::http`).
+pub(crate) const UIPATH_FAST_BUDGET: &str = "GET=30000,PUT=30000,DELETE=30000,POST=30000";
+
+/// A UiPath sandbox started in-process for one test. Like [`TestSandbox`], it fails its test
+/// when dropped if no request reached it.
+#[derive(Debug)]
+pub(crate) struct TestOrg {
+    sandbox: Option<roster::sandbox::UiPathSandbox>,
+}
+
+impl TestOrg {
+    /// The sample organization, fast, unlimited, one-hour tokens.
+    pub(crate) async fn start() -> TestOrg {
+        TestOrg::with(uipath_sample_seed(), roster::sandbox::UiPathOptions::default()).await
+    }
+
+    /// Any organization and options.
+    pub(crate) async fn with(
+        seed: roster::sandbox::uipath::seed::Seed,
+        options: roster::sandbox::UiPathOptions,
+    ) -> TestOrg {
+        let sandbox = roster::sandbox::UiPathSandbox::start(seed, options)
+            .await
+            .expect("the UiPath sandbox starts on 127.0.0.1:0");
+        TestOrg { sandbox: Some(sandbox) }
+    }
+
+    fn sandbox(&self) -> &roster::sandbox::UiPathSandbox {
+        self.sandbox.as_ref().expect("the sandbox is running")
+    }
+
+    /// What the sandbox counted.
+    pub(crate) fn stats(&self) -> Stats {
+        self.sandbox().stats()
+    }
+
+    /// The organization now, in the seed's shape.
+    pub(crate) fn state(&self) -> roster::sandbox::uipath::seed::Seed {
+        self.sandbox().state()
+    }
+
+    /// The `UIPATH_*` settings that reach this organization as the application `client`
+    /// (`(client id, secret)`), the partition GUID included.
+    pub(crate) fn env(&self, (client_id, secret): (&str, &str)) -> UipathEnv {
+        let sandbox = self.sandbox();
+        UipathEnv {
+            url: sandbox.base_url(),
+            organization: sandbox.organization(),
+            client_id: client_id.into(),
+            client_secret: secret.into(),
+            partition: Some(sandbox.partition_global_id()),
+        }
+    }
+}
+
+impl Drop for TestOrg {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let served = self.sandbox.as_ref().map_or(1, |s| s.stats().requests);
+        assert!(served > 0, "the test never called its UiPath sandbox, so it checked nothing");
+    }
+}
+
+/// What `roster` reads from the environment to reach a UiPath organization.
+#[derive(Debug, Clone)]
+pub(crate) struct UipathEnv {
+    /// `UIPATH_URL`.
+    pub(crate) url: String,
+    /// `UIPATH_ORGANIZATION`.
+    pub(crate) organization: String,
+    /// `UIPATH_CLIENT_ID`.
+    pub(crate) client_id: String,
+    /// `UIPATH_CLIENT_SECRET`.
+    pub(crate) client_secret: String,
+    /// `UIPATH_PARTITION_GLOBAL_ID`, left unset when `None`.
+    pub(crate) partition: Option<String>,
+}
+
+impl RosterRun {
+    /// Sets the `UIPATH_*` variables (and only those: the rest of the environment stays
+    /// empty), so that roster picks UiPath by the environment. An empty secret is left
+    /// unset (for `--api-key-file`).
+    pub(crate) fn uipath(self, env: &UipathEnv) -> RosterRun {
+        let mut run = self
+            .env("UIPATH_URL", &env.url)
+            .env("UIPATH_ORGANIZATION", &env.organization)
+            .env("UIPATH_CLIENT_ID", &env.client_id);
+        if !env.client_secret.is_empty() {
+            run = run.env("UIPATH_CLIENT_SECRET", &env.client_secret);
+        }
+        match &env.partition {
+            Some(partition) => run.env("UIPATH_PARTITION_GLOBAL_ID", partition),
+            None => run,
+        }
+    }
+}
+
+impl Workspace {
+    /// `roster import INPUT --budget UIPATH_FAST_BUDGET` with the `UIPATH_*` environment,
+    /// its results read from the default place beside INPUT.
+    pub(crate) fn uipath_import(&self, env: &UipathEnv, input: &Path) -> RosterRun {
+        self.roster([OsStr::new("import"), input.as_os_str()])
+            .uipath(env)
+            .arg("--budget")
+            .arg(UIPATH_FAST_BUDGET)
+            .results_at(&default_results(input))
+    }
+
+    /// `roster export WHAT --budget UIPATH_FAST_BUDGET` with the `UIPATH_*` environment.
+    pub(crate) fn uipath_export(&self, env: &UipathEnv, what: &str) -> RosterRun {
+        self.roster(["export", what]).uipath(env).arg("--budget").arg(UIPATH_FAST_BUDGET)
+    }
+}
