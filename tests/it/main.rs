@@ -43,3 +43,7 @@ mod export;
 /// Access reviews, `--sync` and undo: an export edited by reviewers and imported, groups made
 /// equal to a file within the guard rails, and the undo file putting the tenant back.
 mod review;
+
+/// `roster import`, `export`, reviews, `--sync` and undo against the UiPath sandbox: one PUT
+/// per group per chunk, token renewal, UiPath's rules, and the credential errors.
+mod uipath_import;
