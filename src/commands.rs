@@ -233,7 +233,7 @@ async fn export_with<P: Provider>(
     let reading = output::progress::Reading::new("groups", settings.quiet);
     let view = provider.read_view(settings.kind, &|done, total| reading.update(done, total)).await;
     reading.finish();
-    let table = export::table(settings.kind, &view?);
+    let table = export::table(settings.kind, &view?, settings.tenant.rules().roles);
     table::write(&table, settings.output.as_deref(), settings.format, settings.bom)?;
     if !settings.quiet {
         output::export_report(

@@ -73,12 +73,13 @@ pub const MEMBERSHIP_COLUMNS: [&str; 10] = [
     "justification",
 ];
 
-/// Lays out what was read as the table `kind` asks for.
+/// Lays out what was read as the table `kind` asks for. `has_roles` says whether the platform
+/// has workspace roles: a users export is then `set_role` rows, else `keep` rows.
 #[must_use]
-pub fn table(kind: ExportKind, view: &TenantView) -> Table {
+pub fn table(kind: ExportKind, view: &TenantView, has_roles: bool) -> Table {
     match kind {
         ExportKind::Memberships => memberships(view),
-        ExportKind::Users => users(view),
+        ExportKind::Users => users(view, if has_roles { "set_role" } else { "keep" }),
         ExportKind::Groups => groups(view),
         ExportKind::Roles => roles(view),
     }
@@ -108,7 +109,7 @@ fn memberships(view: &TenantView) -> Table {
     table
 }
 
-fn users(view: &TenantView) -> Table {
+fn users(view: &TenantView, action: &str) -> Table {
     let mut table = Table::new(&[
         "action",
         "user",
@@ -126,7 +127,7 @@ fn users(view: &TenantView) -> Table {
     people.sort_by(|a, b| a.username.cmp(&b.username));
     for person in people {
         table.push(vec![
-            "set_role".into(),
+            action.into(),
             person.username.clone(),
             person.role.clone().unwrap_or_default(),
             person.email.clone().unwrap_or_default(),
@@ -241,7 +242,7 @@ mod tests {
                 ("g1".into(), "u2".into()),
             ],
         };
-        let table = table(ExportKind::Memberships, &view);
+        let table = table(ExportKind::Memberships, &view, true);
         let keys: Vec<(String, String)> = table.rows.iter().map(|r| (r[2].clone(), r[1].clone())).collect();
         assert_eq!(
             keys,

@@ -311,6 +311,7 @@ impl<'a> Index<'a> {
             Change::Add { user: u, group: g } => Change::Add { user: user(u), group: group(g) },
             Change::Remove { user: u, group: g } => Change::Remove { user: user(u), group: group(g) },
             Change::Keep { user: u, group: g } => Change::Keep { user: user(u), group: group(g) },
+            Change::KeepUser { user: u } => Change::KeepUser { user: user(u) },
             Change::SetRole { user: u, role } => Change::SetRole { user: user(u), role: role.clone() },
             Change::UpdateGroup { group: g, fields } => {
                 Change::UpdateGroup { group: group(g), fields: fields.clone() }
@@ -444,6 +445,10 @@ impl Planner<'_> {
     fn decide(&mut self, change: &Change) -> Result<Disposition, RowError> {
         self.refuse_built_in(change)?;
         Ok(match change {
+            Change::KeepUser { user } => {
+                self.user(user)?;
+                Disposition::Skipped("keep: no change asked for".into())
+            }
             Change::Keep { user, group } => {
                 self.user(user)?;
                 self.group(group)?;

@@ -168,6 +168,9 @@ pub fn parse_row(file: &InputFile, row: &RawRow, rules: &Rules) -> Result<Change
     Ok(match action {
         Action::Add => Change::Add { user: user()?, group: group()? },
         Action::Remove => Change::Remove { user: user()?, group: group()? },
+        // A keep without a group keeps the user as is: a users export of a platform
+        // without roles is made of such rows.
+        Action::Keep if cells.get(Column::Group).is_none() => Change::KeepUser { user: user()? },
         Action::Keep => Change::Keep { user: user()?, group: group()? },
         Action::SetRole if !rules.roles => {
             return Err(RowError {
@@ -326,6 +329,7 @@ fn subjects(change: &Change) -> Vec<Subject> {
             vec![Subject::Membership(user.clone(), group.clone()), Subject::Group(group.clone())]
         }
         Change::SetRole { user, .. } => vec![Subject::Role(user.clone())],
+        Change::KeepUser { .. } => Vec::new(),
         Change::CreateGroup { name, .. } => vec![Subject::Group(GroupRef::Name(name.clone()))],
         Change::UpdateGroup { group, .. } | Change::DeleteGroup { group } => {
             vec![Subject::Group(group.clone())]

@@ -130,6 +130,12 @@ pub enum Change {
         /// Which group.
         group: GroupRef,
     },
+    /// `keep` with no group: the user stays as is (what a users export writes on platforms
+    /// without roles).
+    KeepUser {
+        /// Who.
+        user: UserRef,
+    },
     /// `set_role`: the user should have this workspace role.
     SetRole {
         /// Who.
@@ -165,7 +171,7 @@ impl Change {
         match self {
             Change::Add { .. } => Action::Add,
             Change::Remove { .. } => Action::Remove,
-            Change::Keep { .. } => Action::Keep,
+            Change::Keep { .. } | Change::KeepUser { .. } => Action::Keep,
             Change::SetRole { .. } => Action::SetRole,
             Change::CreateGroup { .. } => Action::CreateGroup,
             Change::UpdateGroup { .. } => Action::UpdateGroup,
@@ -180,6 +186,7 @@ impl Change {
             Change::Add { user, .. }
             | Change::Remove { user, .. }
             | Change::Keep { user, .. }
+            | Change::KeepUser { user }
             | Change::SetRole { user, .. } => Some(user),
             _ => None,
         }
