@@ -15,10 +15,11 @@ use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::calls::{all_effects, matches_group, matches_user, network_outcome, network_text, outcome, text};
 use super::http::{Body, Budget, Budgets, Http, NetworkFailure, Reply, RetryPolicy};
 use super::{CallOutcome, EffectResult, Provider, ProviderError, Secret};
 use crate::export::{ExportKind, Person, TenantView};
-use crate::model::{GroupRef, UserRef};
+use crate::model::UserRef;
 use crate::plan::{Directory, Effect, GroupInfo, GroupTarget, Needs, RoleInfo, UserInfo};
 
 /// Atlan's documented limit: 400 requests a minute per tenant, then a one-minute block.
@@ -736,40 +737,6 @@ pub fn batch(effects: &[Effect]) -> Vec<AtlanCall> {
     calls
 }
 
-fn all_effects(effect: usize, members: &[(usize, String)]) -> Vec<usize> {
-    std::iter::once(effect).chain(members.iter().map(|(e, _)| *e)).collect()
-}
-
-fn outcome(effects: Vec<(usize, EffectResult)>, reply: &Reply) -> CallOutcome {
-    CallOutcome {
-        effects,
-        http_status: Some(reply.status),
-        attempts: reply.attempts,
-        request_id: Some(reply.request_id.clone()),
-    }
-}
-
-fn network_outcome(effects: Vec<usize>, failure: &NetworkFailure) -> CallOutcome {
-    let result = if failure.never_sent() {
-        EffectResult::NotSent("not attempted: the run was interrupted; rerun with --resume".into())
-    } else {
-        EffectResult::Failed(network_text(failure))
-    };
-    CallOutcome {
-        effects: effects.into_iter().map(|e| (e, result.clone())).collect(),
-        http_status: None,
-        attempts: failure.attempts,
-        request_id: Some(failure.request_id.clone()),
-    }
-}
-
-fn network_text(failure: &NetworkFailure) -> String {
-    format!(
-        "no answer after {} attempts ({}); rerun with --resume to retry",
-        failure.attempts, failure.message
-    )
-}
-
 /// Atlan's error message: Heracles' `message` with its `requestId`, else the raw body.
 fn error_text(reply: &Reply) -> String {
     let message = reply.json.get("message").and_then(Value::as_str).map(String::from).or_else(|| {
@@ -806,10 +773,6 @@ fn count(record: &Value, key: &str) -> usize {
     let number =
         value.and_then(Value::as_u64).or_else(|| value.and_then(Value::as_str).and_then(|s| s.parse().ok()));
     number.and_then(|n| usize::try_from(n).ok()).unwrap_or(0)
-}
-
-fn text(record: &Value, key: &str) -> Option<String> {
-    record.get(key).and_then(Value::as_str).map(String::from)
 }
 
 /// Group attributes are arrays of strings: the first value counts.
@@ -850,21 +813,6 @@ fn user_info(record: &Value) -> Option<(UserInfo, usize)> {
         role: text(record, "workspaceRole"),
     };
     Some((user, count(record, "groupCount")))
-}
-
-fn matches_user(user: &UserInfo, wanted: &UserRef) -> bool {
-    match wanted {
-        UserRef::Id(id) => user.id.eq_ignore_ascii_case(id.as_str()),
-        UserRef::Email(email) => user.email.as_deref() == Some(email.as_str()),
-        UserRef::Username(name) => user.username == *name,
-    }
-}
-
-fn matches_group(group: &GroupInfo, wanted: &GroupRef) -> bool {
-    match wanted {
-        GroupRef::Id(id) => group.id.eq_ignore_ascii_case(id.as_str()),
-        GroupRef::Name(name) => group.name == name.as_str(),
-    }
 }
 
 /// Calls to look users up by `$in` filters, one batch per field.

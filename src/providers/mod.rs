@@ -6,6 +6,7 @@
 //! reqwest. They share no code with the sandbox.
 
 pub mod atlan;
+mod calls;
 pub mod http;
 pub mod uipath;
 

@@ -19,10 +19,13 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use super::calls::{
+    all_effects, failed_outcome, matches_group, matches_user, network_outcome, outcome, text,
+};
 use super::http::{Body, Budget, Budgets, Http, NetworkFailure, Reply, RetryPolicy};
 use super::{CallOutcome, EffectResult, Provider, ProviderError, Secret};
 use crate::export::{ExportKind, Person, TenantView};
-use crate::model::{GroupRef, UserRef};
+use crate::model::UserRef;
 use crate::plan::{Directory, Effect, GroupInfo, GroupTarget, Needs, UserInfo};
 
 /// Env variable of the access URL, e.g. `https://cloud.uipath.com`.
@@ -743,45 +746,6 @@ fn partition_claim(token: &str) -> Option<String> {
     claims.get("prt_id").and_then(Value::as_str).map(String::from)
 }
 
-fn all_effects(effect: usize, members: &[(usize, String)]) -> Vec<usize> {
-    std::iter::once(effect).chain(members.iter().map(|(e, _)| *e)).collect()
-}
-
-fn outcome(effects: Vec<(usize, EffectResult)>, reply: &Reply) -> CallOutcome {
-    CallOutcome {
-        effects,
-        http_status: Some(reply.status),
-        attempts: reply.attempts,
-        request_id: Some(reply.request_id.clone()),
-    }
-}
-
-fn failed_outcome(effects: Vec<usize>, why: &str) -> CallOutcome {
-    CallOutcome {
-        effects: effects.into_iter().map(|e| (e, EffectResult::Failed(why.to_string()))).collect(),
-        http_status: None,
-        attempts: 0,
-        request_id: None,
-    }
-}
-
-fn network_outcome(effects: Vec<usize>, failure: &NetworkFailure) -> CallOutcome {
-    let result = if failure.never_sent() {
-        EffectResult::NotSent("not attempted: the run was interrupted; rerun with --resume".into())
-    } else {
-        EffectResult::Failed(format!(
-            "no answer after {} attempts ({}); rerun with --resume to retry",
-            failure.attempts, failure.message
-        ))
-    };
-    CallOutcome {
-        effects: effects.into_iter().map(|e| (e, result.clone())).collect(),
-        http_status: None,
-        attempts: failure.attempts,
-        request_id: Some(failure.request_id.clone()),
-    }
-}
-
 /// UiPath's error message, from whichever of its shapes came back (notes §10): ASP.NET
 /// problem details (`title` and `errors`), an identity result (`errors[].description`),
 /// `Message`, `errorMessage`, or OAuth's `error`.
@@ -848,10 +812,6 @@ fn read_error(what: &str, reply: &Reply) -> ProviderError {
         },
         _ => ProviderError::ReadFailed { platform: "UiPath", what: what.into(), message: error_text(reply) },
     }
-}
-
-fn text(record: &Value, key: &str) -> Option<String> {
-    record.get(key).and_then(Value::as_str).map(String::from)
 }
 
 /// A group and whether it is built in (type 0: Everyone, Administrators, ...).
@@ -922,21 +882,6 @@ fn epoch_ms(text: &str) -> Option<i64> {
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     let days = era * 146_097 + day_of_era - 719_468;
     Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
-}
-
-fn matches_user(user: &UserInfo, wanted: &UserRef) -> bool {
-    match wanted {
-        UserRef::Id(id) => user.id.eq_ignore_ascii_case(id.as_str()),
-        UserRef::Email(email) => user.email.as_deref() == Some(email.as_str()),
-        UserRef::Username(name) => user.username == *name,
-    }
-}
-
-fn matches_group(group: &GroupInfo, wanted: &GroupRef) -> bool {
-    match wanted {
-        GroupRef::Id(id) => group.id.eq_ignore_ascii_case(id.as_str()),
-        GroupRef::Name(name) => group.name.eq_ignore_ascii_case(name.as_str()),
-    }
 }
 
 #[cfg(test)]
