@@ -151,15 +151,7 @@ impl Atlan {
     }
 
     fn unreachable(&self, what: &str, failure: &NetworkFailure) -> ProviderError {
-        if failure.connect {
-            ProviderError::Unreachable { url: self.base_url.clone(), message: failure.message.clone() }
-        } else {
-            ProviderError::ReadFailed {
-                platform: "Atlan",
-                what: what.into(),
-                message: format!("{} (after {} attempts)", failure.message, failure.attempts),
-            }
-        }
+        ProviderError::no_answer("Atlan", &self.base_url, what, failure)
     }
 
     /// Every record of a listing, page by page; a page shorter than asked for is the last

@@ -76,6 +76,28 @@ pub enum ProviderError {
     Setup(String),
 }
 
+impl ProviderError {
+    /// A read of `what` from `platform` at `url` that got no answer: unreachable when the
+    /// connection was refused, else a failed read.
+    #[must_use]
+    pub fn no_answer(
+        platform: &'static str,
+        url: &str,
+        what: &str,
+        failure: &http::NetworkFailure,
+    ) -> ProviderError {
+        if failure.connect {
+            ProviderError::Unreachable { url: url.to_string(), message: failure.message.clone() }
+        } else {
+            ProviderError::ReadFailed {
+                platform,
+                what: what.into(),
+                message: format!("{} (after {} attempts)", failure.message, failure.attempts),
+            }
+        }
+    }
+}
+
 /// What became of one effect of a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EffectResult {

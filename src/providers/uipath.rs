@@ -277,18 +277,7 @@ impl Uipath {
     }
 
     fn unreachable(&self, what: &str, failure: &NetworkFailure) -> ProviderError {
-        if failure.connect {
-            ProviderError::Unreachable {
-                url: self.config.access_url.clone(),
-                message: failure.message.clone(),
-            }
-        } else {
-            ProviderError::ReadFailed {
-                platform: "UiPath",
-                what: what.into(),
-                message: format!("{} (after {} attempts)", failure.message, failure.attempts),
-            }
-        }
+        ProviderError::no_answer("UiPath", &self.config.access_url, what, failure)
     }
 
     /// Every record of a `{totalCount, results}` listing, `top=1000` a page.
