@@ -107,6 +107,7 @@ pub async fn apply<P: Provider>(
     let mut recorder = Recorder::new(plan, results, progress);
     recorder.settled(plan)?;
     recorder.progress.expect_calls(calls.len() as u64);
+    let lines = plan.lines_by_effect();
     let outcomes = futures::stream::iter(calls)
         .take_until(cancel.cancelled())
         .map(|call| provider.execute(call))
@@ -114,7 +115,7 @@ pub async fn apply<P: Provider>(
     let mut outcomes = std::pin::pin!(outcomes);
     while let Some(outcome) = outcomes.next().await {
         recorder.progress.call(provider.budgets().current_rate());
-        record_outcome(&mut recorder, plan, &outcome)?;
+        record_outcome(&mut recorder, &lines, &outcome)?;
     }
     recorder.remaining(
         plan,
@@ -125,7 +126,7 @@ pub async fn apply<P: Provider>(
 
 fn record_outcome(
     recorder: &mut Recorder<'_>,
-    plan: &Plan,
+    lines: &[Vec<u64>],
     outcome: &CallOutcome,
 ) -> Result<(), ResultsError> {
     for (effect, result) in &outcome.effects {
@@ -134,7 +135,7 @@ fn record_outcome(
             EffectResult::Failed(detail) => (Status::Failed, detail.clone()),
             EffectResult::NotSent(detail) => (Status::NotAttempted, detail.clone()),
         };
-        for line in plan.rows_of(*effect) {
+        for &line in &lines[*effect] {
             recorder.record(RowResult {
                 http_status: outcome.http_status,
                 attempts: Some(outcome.attempts),
@@ -155,12 +156,13 @@ pub fn preview<P: Provider>(
 ) -> Result<(), ResultsError> {
     let mut recorder = Recorder::new(plan, results, progress);
     recorder.settled(plan)?;
+    let lines = plan.lines_by_effect();
     for call in calls {
         let effects = P::effects_of(call);
         let description = P::describe(call);
         for effect in effects {
             let detail = format!("would {}: {description}", intent(&plan.effects[effect]));
-            for line in plan.rows_of(effect) {
+            for &line in &lines[effect] {
                 recorder.record(RowResult::new(line, Status::WouldChange, detail.clone()))?;
             }
         }

@@ -7,6 +7,8 @@
 //! rows, so that importing an unedited export changes nothing. Context columns have names
 //! import does not read, and are carried through to the results untouched.
 
+use std::collections::HashMap;
+
 use crate::output::table::Table;
 use crate::plan::{GroupInfo, RoleInfo};
 
@@ -87,10 +89,14 @@ pub fn table(kind: ExportKind, view: &TenantView, has_roles: bool) -> Table {
 
 fn memberships(view: &TenantView) -> Table {
     let mut table = Table::new(&MEMBERSHIP_COLUMNS);
-    let group = |id: &str| view.groups.iter().find(|g| g.id == id);
-    let person = |id: &str| view.people.iter().find(|p| p.id == id);
-    let mut rows: Vec<(&GroupInfo, &Person)> =
-        view.memberships.iter().filter_map(|(g, u)| Some((group(g)?, person(u)?))).collect();
+    // Indexed, not searched: a tenant's memberships can run to hundreds of thousands.
+    let groups: HashMap<&str, &GroupInfo> = view.groups.iter().map(|g| (g.id.as_str(), g)).collect();
+    let people: HashMap<&str, &Person> = view.people.iter().map(|p| (p.id.as_str(), p)).collect();
+    let mut rows: Vec<(&GroupInfo, &Person)> = view
+        .memberships
+        .iter()
+        .filter_map(|(g, u)| Some((*groups.get(g.as_str())?, *people.get(u.as_str())?)))
+        .collect();
     rows.sort_by(|a, b| (&a.0.name, &a.1.username).cmp(&(&b.0.name, &b.1.username)));
     for (group, person) in rows {
         table.push(vec![

@@ -57,8 +57,11 @@ impl Reversal {
 /// imports in one go.
 #[must_use]
 pub fn undo(plan: &Plan, directory: &Directory, results: &BTreeMap<u64, RowResult>) -> Table {
+    let lines_by_effect = plan.lines_by_effect();
+    let synced: std::collections::HashSet<u64> =
+        plan.rows.iter().filter(|r| r.synced.is_some()).map(|r| r.line).collect();
     let done = |index: usize| {
-        plan.rows_of(index).iter().any(|line| results.get(line).is_some_and(|r| r.status == Status::Ok))
+        lines_by_effect[index].iter().any(|line| results.get(line).is_some_and(|r| r.status == Status::Ok))
     };
     // Groups the run renamed go by their new names in every reversal: the undo file is
     // planned against the tenant as this run leaves it.
@@ -79,8 +82,11 @@ pub fn undo(plan: &Plan, directory: &Directory, results: &BTreeMap<u64, RowResul
         if !done(index) {
             continue;
         }
-        let lines = plan.rows_of(index);
-        let undoes = lines.iter().map(|line| line_label(plan, *line)).collect::<Vec<_>>().join(" ");
+        let undoes = lines_by_effect[index]
+            .iter()
+            .map(|line| if synced.contains(line) { "sync".to_string() } else { line.to_string() })
+            .collect::<Vec<_>>()
+            .join(" ");
         for reversal in reverse(effect, directory, &renamed) {
             rows.push((reversal.order, reversal.cells(undoes.clone())));
         }
@@ -154,12 +160,6 @@ fn reverse(effect: &Effect, directory: &Directory, renamed: &BTreeMap<&str, Stri
         }
         Effect::CreateGroup { name, .. } => vec![Reversal::new(3, "delete_group", name.clone())],
     }
-}
-
-/// A row's line for `undoes_line`; removals `--sync` added have no line of their own.
-fn line_label(plan: &Plan, line: u64) -> String {
-    let synced = plan.rows.iter().any(|r| r.line == line && r.synced.is_some());
-    if synced { "sync".to_string() } else { line.to_string() }
 }
 
 #[cfg(test)]

@@ -15,7 +15,9 @@ use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::calls::{all_effects, matches_group, matches_user, network_outcome, network_text, outcome, text};
+use super::calls::{
+    Finder, all_effects, matches_group, matches_user, network_outcome, network_text, outcome, text,
+};
 use super::http::{Body, Budget, Budgets, Http, NetworkFailure, Reply, RetryPolicy};
 use super::{CallOutcome, EffectResult, Provider, ProviderError, Secret};
 use crate::export::{ExportKind, Person, TenantView};
@@ -495,12 +497,13 @@ impl Provider for Atlan {
             .filter_map(|wanted| directory.groups.iter().find(|g| matches_group(g, wanted)))
             .map(|g| g.id.clone())
             .collect();
+        let mut known: HashSet<String> = directory.users.iter().map(|u| u.id.clone()).collect();
         for group in full {
             let (_, members) = self.members_of(group.clone()).await;
             let mut ids = Vec::new();
             for (user, _) in members?.iter().filter_map(user_info) {
                 ids.push(user.id.clone());
-                if !directory.users.iter().any(|u| u.id == user.id) {
+                if known.insert(user.id.clone()) {
                     directory.users.push(user);
                 }
             }
@@ -508,13 +511,12 @@ impl Provider for Atlan {
             directory.memberships.extend(ids.iter().map(|u| (group.clone(), u.clone())));
             directory.members_of.insert(group, ids);
         }
+        let finder = Finder::new(&directory.users, &directory.groups);
         let pairs: Vec<(String, String)> = needs
             .pairs
             .iter()
             .filter_map(|(group, user)| {
-                let group = directory.groups.iter().find(|g| matches_group(g, group))?;
-                let user = directory.users.iter().find(|u| matches_user(u, user))?;
-                Some((group.id.clone(), user.id.clone()))
+                Some((finder.group(group)?.id.clone(), finder.user(user)?.id.clone()))
             })
             .filter(|pair| !directory.membership_known.contains(pair))
             .collect();

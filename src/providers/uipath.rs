@@ -19,9 +19,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use super::calls::{
-    all_effects, failed_outcome, matches_group, matches_user, network_outcome, outcome, text,
-};
+use super::calls::{Finder, all_effects, failed_outcome, matches_user, network_outcome, outcome, text};
 use super::http::{Body, Budget, Budgets, Http, NetworkFailure, Reply, RetryPolicy};
 use super::{CallOutcome, EffectResult, Provider, ProviderError, Secret};
 use crate::export::{ExportKind, Person, TenantView};
@@ -529,18 +527,17 @@ impl Provider for Uipath {
         };
         // Members are read per group (UiPath has no filtered member lookup): the groups of
         // the pairs rows add or remove, and those read in full.
+        let finder = Finder::new(&directory.users, &directory.groups);
         let mut to_read: Vec<String> = needs
             .pairs
             .iter()
-            .filter_map(|(group, _)| {
-                directory.groups.iter().find(|g| matches_group(g, group)).map(|g| g.id.clone())
-            })
-            .chain(needs.full_groups.iter().filter_map(|group| {
-                directory.groups.iter().find(|g| matches_group(g, group)).map(|g| g.id.clone())
-            }))
+            .map(|(group, _)| group)
+            .chain(&needs.full_groups)
+            .filter_map(|group| finder.group(group).map(|g| g.id.clone()))
             .collect();
         to_read.sort();
         to_read.dedup();
+        let known: HashSet<String> = directory.users.iter().map(|u| u.id.clone()).collect();
         let mut unknown_members = HashSet::new();
         for group in to_read {
             let (group, members) = self.members(group).await;
@@ -550,7 +547,7 @@ impl Provider for Uipath {
             }
             for member in &members {
                 directory.memberships.insert((group.clone(), member.clone()));
-                if !directory.users.iter().any(|u| u.id == *member) {
+                if !known.contains(member) {
                     unknown_members.insert(member.clone());
                 }
             }
