@@ -47,10 +47,17 @@ pub(crate) fn page(records: Vec<Value>, query: &ListQuery) -> Value {
         records.into_iter().filter(|r| query.filter.as_ref().is_none_or(|f| f.matches(r))).collect();
     let filtered = matching.len();
     if let Some((field, descending)) = &query.sort {
-        matching.sort_by(|a, b| {
-            let order = compare(a.get(field), b.get(field)).then_with(|| compare(a.get("id"), b.get("id")));
+        // Keys computed once per record, not once per comparison: big tenants are listed a
+        // page at a time, and each page sorts the whole collection.
+        let mut keyed: Vec<((SortKey, SortKey), Value)> = matching
+            .into_iter()
+            .map(|r| ((SortKey::of(r.get(field)), SortKey::of(r.get("id"))), r))
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| {
+            let order = a.partial_cmp(b).unwrap_or(Ordering::Equal);
             if *descending { order.reverse() } else { order }
         });
+        matching = keyed.into_iter().map(|(_, r)| r).collect();
     }
     let limit = query.limit.unwrap_or(usize::MAX);
     let records: Vec<Value> = matching
@@ -76,15 +83,22 @@ fn project(record: Value, columns: &[String]) -> Value {
     Value::Object(kept)
 }
 
-fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
-    match (present(a), present(b)) {
-        (Some(Value::Number(x)), Some(Value::Number(y))) => {
-            x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal)
+/// A record's place in a sort: numbers by value, text without regard to case, missing
+/// values last.
+#[derive(Debug, PartialEq, PartialOrd)]
+enum SortKey {
+    Number(f64),
+    Text(String),
+    Missing,
+}
+
+impl SortKey {
+    fn of(value: Option<&Value>) -> SortKey {
+        match present(value) {
+            None => SortKey::Missing,
+            Some(Value::Number(n)) => n.as_f64().map_or(SortKey::Missing, SortKey::Number),
+            Some(other) => SortKey::Text(sort_key(other)),
         }
-        (Some(x), Some(y)) => sort_key(x).cmp(&sort_key(y)),
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (None, None) => Ordering::Equal,
     }
 }
 
